@@ -1,0 +1,16 @@
+{
+    "name": "G2P Bank",
+    "summary": "Registrants (individuals and groups) with validated bank and wallet accounts",
+    "version": "18.0.1.0.0",
+    "category": "G2P",
+    "author": "G2P Bank suite contributors",
+    "website": "https://github.com/g2p-bank/g2p-bank",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["g2p-bank"],
+    "depends": ["base", "mail", "contacts"],
+    "external_dependencies": {"python": ["schwifty"]},
+    "data": [],
+    "demo": [],
+    "installable": True,
+}

@@ -1,0 +1,16 @@
+{
+    "name": "G2P Bank Simulator",
+    "summary": "A simulated sponsor bank: accounts, fund blocks, payments, ledger, MT940 statements",
+    "version": "18.0.1.0.0",
+    "category": "G2P",
+    "author": "G2P Bank suite contributors",
+    "website": "https://github.com/g2p-bank/g2p-bank",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["g2p-bank"],
+    "depends": ["base", "mail", "queue_job"],
+    "external_dependencies": {"python": ["mt940-writer"]},
+    "data": [],
+    "demo": [],
+    "installable": True,
+}

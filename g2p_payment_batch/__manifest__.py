@@ -1,0 +1,16 @@
+{
+    "name": "G2P Payment Batch",
+    "summary": "Disbursement batches from registrants to paid, reconciled from the bank MT940",
+    "version": "18.0.1.0.0",
+    "category": "G2P",
+    "author": "G2P Bank suite contributors",
+    "website": "https://github.com/g2p-bank/g2p-bank",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["g2p-bank"],
+    "depends": ["g2p_bank", "g2p_bank_simulator", "queue_job"],
+    "external_dependencies": {"python": ["mt-940"]},
+    "data": [],
+    "demo": [],
+    "installable": True,
+}

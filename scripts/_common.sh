@@ -1,0 +1,111 @@
+# Shared by scripts/run.sh and scripts/test.sh: configuration, prerequisites, PostgreSQL, Odoo config.
+# Every setting is an environment variable with a default; see README.md.
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON=${PYTHON:-python3}
+G2P_STATE_DIR=${G2P_STATE_DIR:-$REPO_DIR/.local}
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+PGUSER=${PGUSER:-odoo}
+PGPASSWORD=${PGPASSWORD:-odoo}
+export PGHOST PGPORT PGUSER PGPASSWORD
+export PIP_ROOT_USER_ACTION=ignore
+G2P_ADDONS=g2p_bank,g2p_bank_simulator,g2p_bank_rest_api,g2p_payment_batch
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+require_odoo() {
+    if ! "$PYTHON" - <<'PY' 2>/dev/null; then
+import sys, odoo.release
+sys.exit(0 if odoo.release.version_info[0] == 18 else 1)
+PY
+        die "Odoo 18.0 is not importable by '$PYTHON' ($(command -v "$PYTHON" || echo 'not found')).
+The G2P Bank suite is a set of Odoo 18.0 addons: install Odoo 18.0 community into this Python
+first (see README.md, Prerequisites), or point PYTHON at a Python that has it."
+    fi
+}
+
+# The directory of Odoo's own addons (web, mail, contacts, ...), next to the odoo package.
+odoo_addons_dir() {
+    "$PYTHON" -c 'import os, odoo; print(os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "addons"))'
+}
+
+pg_can_login() {
+    psql -X -q -d postgres -c 'select 1' >/dev/null 2>&1
+}
+
+# Start PostgreSQL on loopback (installing Debian's package when it is missing) and make sure
+# the role PGUSER can log in with PGPASSWORD and create databases.
+ensure_postgres() {
+    if pg_can_login; then return; fi
+    case "$PGHOST" in
+        127.*|localhost|::1) ;;
+        *) die "cannot log in to PostgreSQL at $PGHOST:$PGPORT as $PGUSER (and it is not local, so it is not started here)";;
+    esac
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || die "PostgreSQL is not installed; install it (Debian: apt-get install postgresql) or run as root"
+        say "Installing PostgreSQL (Debian package)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version cluster
+    version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    cluster=$(pg_lsclusters -h 2>/dev/null | awk -v v="$version" -v p="$PGPORT" '$1==v && $3==p {print $2; exit}')
+    if [ -z "$cluster" ]; then
+        say "Creating PostgreSQL $version cluster 'g2p' on port $PGPORT"
+        pg_createcluster "$version" g2p --port "$PGPORT" >/dev/null
+        cluster=g2p
+    fi
+    if ! pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1==v && $2==c {print $4}' | grep -q online; then
+        say "Starting PostgreSQL $version/$cluster on 127.0.0.1:$PGPORT"
+        pg_ctlcluster "$version" "$cluster" start
+    fi
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p "$PGPORT" && break; sleep 1; done
+    if ! pg_can_login; then
+        say "Creating PostgreSQL role $PGUSER"
+        env -u PGHOST -u PGUSER -u PGPASSWORD -u PGDATABASE runuser -u postgres -- psql -X -q -p "$PGPORT" -v ON_ERROR_STOP=1 \
+            -v role="$PGUSER" -v pw="$PGPASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'pw')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'pw') \gexec
+SQL
+        pg_can_login || die "PostgreSQL is running but $PGUSER cannot log in at $PGHOST:$PGPORT"
+    fi
+}
+
+install_requirements() {
+    say "Installing Python requirements"
+    "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO_DIR/requirements.txt"
+}
+
+# write_odoo_config FILE HTTP_PORT WORKERS: the Odoo configuration both commands use.
+write_odoo_config() {
+    local file=$1 port=$2 workers=$3
+    mkdir -p "$(dirname "$file")" "$G2P_STATE_DIR/filestore"
+    cat >"$file" <<CONF
+[options]
+addons_path = $(odoo_addons_dir),$REPO_DIR
+data_dir = $G2P_STATE_DIR/filestore
+db_host = $PGHOST
+db_port = $PGPORT
+db_user = $PGUSER
+db_password = $PGPASSWORD
+http_interface = 127.0.0.1
+http_port = $port
+workers = $workers
+server_wide_modules = base,web,queue_job
+# Batches of 100,000 payments are processed by one job: give it time.
+limit_time_cpu = 900
+limit_time_real = 1800
+limit_memory_soft = 4294967296
+limit_memory_hard = 6442450944
+
+[queue_job]
+channels = root:2
+CONF
+}
+
+drop_database() {
+    PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$1"
+}

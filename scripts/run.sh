@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Bring up the whole suite with demo data and serve it on http://127.0.0.1:$G2P_HTTP_PORT.
+# Creates the database on the first run, updates the four addons on later runs.
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+G2P_DB=${G2P_DB:-g2p_bank}
+G2P_HTTP_PORT=${G2P_HTTP_PORT:-8069}
+G2P_WORKERS=${G2P_WORKERS:-2}
+CONFIG=$G2P_STATE_DIR/odoo.conf
+
+require_odoo
+ensure_postgres
+install_requirements
+write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS"
+
+if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
+    say "Updating the addons in database $G2P_DB"
+    init=(-u "$G2P_ADDONS")
+else
+    say "Creating database $G2P_DB with the addons and demo data"
+    init=(-i "$G2P_ADDONS")
+fi
+"$PYTHON" -m odoo -c "$CONFIG" -d "$G2P_DB" "${init[@]}" --stop-after-init --no-http --log-level=warn
+
+cat <<MSG
+
+  G2P Bank suite: http://127.0.0.1:$G2P_HTTP_PORT  (database $G2P_DB)
+  Log in as admin / admin (all rights), or as the demo users listed in README.md.
+  Stop with Ctrl+C.
+
+MSG
+exec "$PYTHON" -m odoo -c "$CONFIG" -d "$G2P_DB" --db-filter="^$G2P_DB\$"
