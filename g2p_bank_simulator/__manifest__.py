@@ -1,6 +1,6 @@
 {
     "name": "G2P Bank Simulator",
-    "summary": "A simulated sponsor bank: accounts, fund blocks, payments, ledger, MT940 statements",
+    "summary": "A simulated sponsor bank: accounts, blocks, payments, ledger, MT940",
     "version": "18.0.1.0.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",

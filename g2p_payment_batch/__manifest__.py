@@ -1,6 +1,6 @@
 {
     "name": "G2P Payment Batch",
-    "summary": "Disbursement batches from registrants to paid, reconciled from the bank MT940",
+    "summary": "Disbursement batches to registrants, reconciled from MT940",
     "version": "18.0.1.0.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
