@@ -27,6 +27,21 @@ first (see README.md, Prerequisites), or point PYTHON at a Python that has it."
     fi
 }
 
+# Run Odoo through its launcher script: in multi-worker mode Odoo re-executes sys.argv[0] to
+# start its gevent (websocket) process, which fails under `python -m odoo`.
+odoo_bin() {
+    local scripts root
+    scripts=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+    root=$("$PYTHON" -c 'import os, odoo; print(os.path.dirname(os.path.dirname(odoo.__file__)))')
+    if [ -f "$scripts/odoo" ]; then
+        "$PYTHON" "$scripts/odoo" "$@"
+    elif [ -f "$root/odoo-bin" ]; then
+        "$PYTHON" "$root/odoo-bin" "$@"
+    else
+        "$PYTHON" -m odoo "$@"
+    fi
+}
+
 # The directory of Odoo's own addons (web, mail, contacts, ...), next to the odoo package.
 odoo_addons_dir() {
     "$PYTHON" -c 'import os, odoo; print(os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "addons"))'

@@ -20,7 +20,7 @@ else
     say "Creating database $G2P_DB with the addons and demo data"
     init=(-i "$G2P_ADDONS")
 fi
-"$PYTHON" -m odoo -c "$CONFIG" -d "$G2P_DB" "${init[@]}" --stop-after-init --no-http --log-level=warn
+odoo_bin -c "$CONFIG" -d "$G2P_DB" "${init[@]}" --stop-after-init --no-http --log-level=warn
 
 cat <<MSG
 
@@ -29,4 +29,4 @@ cat <<MSG
   Stop with Ctrl+C.
 
 MSG
-exec "$PYTHON" -m odoo -c "$CONFIG" -d "$G2P_DB" --db-filter="^$G2P_DB\$"
+odoo_bin -c "$CONFIG" -d "$G2P_DB" --db-filter="^$G2P_DB\$"

@@ -15,7 +15,7 @@ write_odoo_config "$CONFIG" "$G2P_TEST_HTTP_PORT" 0
 
 say "Creating a fresh database $G2P_TEST_DB with $G2P_ADDONS"
 drop_database "$G2P_TEST_DB"
-"$PYTHON" -m odoo -c "$CONFIG" -d "$G2P_TEST_DB" -i "$G2P_ADDONS" \
+odoo_bin -c "$CONFIG" -d "$G2P_TEST_DB" -i "$G2P_ADDONS" \
     --stop-after-init --no-http --log-level=warn
 
 say "Running the tests"
