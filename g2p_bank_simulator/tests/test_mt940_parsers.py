@@ -228,6 +228,22 @@ class TestMt940ParsedBack(BaseCase):
 
 
 class TestMt940SpecialStatementsParsedBack(BaseCase):
+    def test_entry_booked_in_the_next_year(self):
+        entry = make_entry(
+            "D",
+            "1",
+            "P1",
+            "S1",
+            ["x"],
+            value_date=date(2026, 12, 31),
+            entry_date=date(2027, 1, 2),
+        )
+        text, _writer = write_statement(make_header(), [entry])
+        self.assertIn(":61:2612310102D1,00NTRFP1//S1\r\n", text)
+        [transaction] = parse_mt_940(self, text)
+        self.assertEqual(transaction.data["date"], date(2026, 12, 31))
+        self.assertEqual(transaction.data["entry_date"], date(2027, 1, 2))
+
     def test_multi_message_statement_reads_back_whole(self):
         entries = _long_entries(45)
         header = make_header()
