@@ -74,15 +74,15 @@ def main(count):
         elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(
+        sys.stdout.write(
             f"{mode}: {writer.entry_count} entries, {writer.message_count} messages, "
             f"{size} characters in {elapsed:.2f} s (under tracemalloc), "
-            f"peak {peak / 1e6:.1f} MB"
+            f"peak {peak / 1e6:.1f} MB\n"
         )
     start = time.perf_counter()
     writer = module.Mt940Writer(header)
     size = sum(len(message) for message in writer.messages(_entries(module, count)))
-    print(f"plain run: {time.perf_counter() - start:.2f} s")
+    sys.stdout.write(f"plain run: {time.perf_counter() - start:.2f} s\n")
 
 
 if __name__ == "__main__":
