@@ -94,6 +94,19 @@ install_requirements() {
     "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO_DIR/requirements.txt"
 }
 
+# Tryton's MT940 parser (PyPI "mt940") has the import name of the "mt-940" parser the suite
+# uses, so the statement tests drive it from a virtual environment of its own. Idempotent.
+ensure_mt940_tryton_venv() {
+    local venv=$G2P_STATE_DIR/venv-mt940-tryton
+    if ! "$venv/bin/python" -c 'import mt940; mt940.MT940' >/dev/null 2>&1; then
+        say "Creating $venv (Tryton's mt940 parser, for the statement tests)"
+        rm -rf "$venv"
+        "$PYTHON" -m venv "$venv"
+        "$venv/bin/python" -m pip install -qq --disable-pip-version-check 'mt940>=0.8,<1'
+    fi
+    export G2P_MT940_TRYTON_PYTHON=$venv/bin/python
+}
+
 # write_odoo_config FILE HTTP_PORT WORKERS: the Odoo configuration both commands use.
 write_odoo_config() {
     local file=$1 port=$2 workers=$3

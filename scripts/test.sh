@@ -11,6 +11,7 @@ CONFIG=$G2P_STATE_DIR/odoo-test.conf
 require_odoo
 ensure_postgres
 install_requirements
+ensure_mt940_tryton_venv
 write_odoo_config "$CONFIG" "$G2P_TEST_HTTP_PORT" 0
 
 say "Creating a fresh database $G2P_TEST_DB with $G2P_ADDONS"

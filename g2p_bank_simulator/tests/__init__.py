@@ -1,0 +1,2 @@
+from . import test_mt940_writer
+from . import test_mt940_parsers
