@@ -1,1 +1,2 @@
-
+from . import exceptions
+from . import models
