@@ -367,9 +367,9 @@ class G2PSimBank(models.AbstractModel):
                     payment[name] = self._text(raw.get(name), name, True, limit)
             for name in PAYMENT_TEXT:
                 value = raw.get(name)
-                payment[name] = self._text(
-                    value if isinstance(value, str | type(None)) else str(value), name
-                )
+                if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                    value = str(value)  # e.g. a phone number sent as a number
+                payment[name] = self._text(value, name)
             if payment["beneficiary_account_type"] not in types:
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
@@ -628,9 +628,8 @@ class G2PSimBank(models.AbstractModel):
             "write_uid, write_date) VALUES %%s",
             SQL(", ").join(SQL.identifier(name) for name in names),
         )
-        template = "(%s, 'pending', %s, %s, %s, %s)" % ", ".join(
-            f"%s::{sql_type}" for _name, sql_type in PAYMENT_COLUMNS
-        )
+        casts = ", ".join(f"%s::{sql_type}" for _name, sql_type in PAYMENT_COLUMNS)
+        template = f"({casts}, 'pending', %s, %s, %s, %s)"
         execute_values(
             self.env.cr._obj,
             query.code,
@@ -641,6 +640,7 @@ class G2PSimBank(models.AbstractModel):
             template=template,
             page_size=1000,
         )
+        batch.invalidate_recordset(["payment_ids"])
         self._enqueue_batch(batch)
         return batch
 

@@ -35,7 +35,9 @@ class G2PSimPaymentBatch(models.Model):
     amount_success = fields.Monetary(readonly=True)
     failed_count = fields.Integer(readonly=True)
     amount_failed = fields.Monetary(readonly=True)
-    attempt_count = fields.Integer(string="Processing attempts", readonly=True)
+    attempt_count = fields.Integer(
+        string="Processing attempts", readonly=True, default=0
+    )
     processed_date = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
 
@@ -301,7 +303,7 @@ class G2PSimPaymentBatch(models.Model):
                           failed_count = s.failed_count,
                           amount_failed = s.amount_failed,
                           state = 'done', error = NULL,
-                          attempt_count = b.attempt_count + 1,
+                          attempt_count = coalesce(b.attempt_count, 0) + 1,
                           processed_date = %s
                      FROM (SELECT count(*) FILTER (WHERE status = 'success')
                                       AS success_count,

@@ -165,6 +165,8 @@ class G2PSimStatement(models.Model):
                 account.id,
             )
         )
+        self.env["g2p.sim.ledger.entry"].invalidate_model(["statement_id"])
+        self.invalidate_recordset(["ledger_entry_ids"])
         cr.execute(
             SQL(
                 """SELECT min(value_date), max(value_date), count(*)
