@@ -2,3 +2,4 @@ from . import test_funds
 from . import test_initiate
 from . import test_process
 from . import test_statement
+from . import test_concurrency
