@@ -3,3 +3,4 @@ from . import test_initiate
 from . import test_process
 from . import test_statement
 from . import test_concurrency
+from . import test_security
