@@ -17,7 +17,7 @@ ERROR_CODES = (
 
 
 class G2PSimBankError(UserError):
-    """A business error of the simulated bank: ``code`` is stable, the message is for people.
+    """A business error of the simulated bank: a stable ``code``, a message for people.
 
     A ``UserError``, so that the request transaction rolls back and nothing is changed.
     """

@@ -8,9 +8,10 @@ BALANCE_FIELDS = ("book_balance", "blocked_amount", "available_balance")
 class G2PSimAccount(models.Model):
     """An account at the simulated bank.
 
-    The three balances are stored so that they can be updated atomically in SQL; they change
-    only through the services (deposit, blocks, payments), never through ``write``. The
-    database guards ``book - blocked = available`` and that nothing goes negative.
+    The three balances are stored so that they can be updated atomically in SQL; they
+    change only through the services (deposit, blocks, payments), never through
+    ``write``. The database guards ``book - blocked = available`` and that nothing goes
+    negative.
     """
 
     _name = "g2p.sim.account"
@@ -127,7 +128,7 @@ class G2PSimAccount(models.Model):
         }
 
     def deposit(self, amount, reference=None):
-        """Credit ``amount`` to this account with a ``C`` ledger entry; return the entry.
+        """Credit ``amount`` to this account with a ``C`` ledger entry; return it.
 
         The only way money enters the bank from outside (opening balances, top-ups).
         """

@@ -60,10 +60,11 @@ MAX_REFERENCE = 64
 class G2PSimBank(models.AbstractModel):
     """The simulated sponsor bank's services (the example-bank contract, in Python).
 
-    Every method is one use case in the caller's transaction: it returns records or raises
-    ``G2PSimBankError`` (with a stable ``code``) before writing anything. Callers must be
-    bank operators (the REST layer's API user, or ``sudo()`` for in-database connectors).
-    Balances are updated in SQL under row locks taken in id order (accounts, then blocks).
+    Every method is one use case in the caller's transaction: it returns records or
+    raises ``G2PSimBankError`` (with a stable ``code``) before writing anything. Callers
+    must be bank operators (the REST layer's API user, or ``sudo()`` for in-database
+    connectors). Balances are updated in SQL under row locks taken in id order
+    (accounts, then blocks).
     """
 
     _name = "g2p.sim.bank"
@@ -192,10 +193,10 @@ class G2PSimBank(models.AbstractModel):
     def block_funds(
         self, account_number, currency, amount, reference=None, expiry_date=None
     ):
-        """Move ``amount`` from available to blocked; return the new (or replayed) block.
+        """Move ``amount`` from available to blocked; return the new (or same) block.
 
-        ``reference`` is an idempotency key: the same reference with the same account and
-        amount returns the first block; with other content it is DUPLICATE_REFERENCE.
+        ``reference`` is an idempotency key: the same reference with the same account
+        and amount returns the first block; other content is DUPLICATE_REFERENCE.
         """
         self._check_operator()
         account = self._get_account(account_number, currency)
@@ -393,7 +394,7 @@ class G2PSimBank(models.AbstractModel):
 
     @api.model
     def _replayed_batch(self, payments):
-        """The batch of an exact replay, None when all references are new, else raise."""
+        """The batch of an exact replay, None when all references are new; or raise."""
         cr = self.env.cr
         self.env.flush_all()
         cr.execute(
@@ -423,8 +424,8 @@ class G2PSimBank(models.AbstractModel):
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",
                 _(
-                    "%(n)s payment reference(s) are already known and the request is not "
-                    "an exact replay of one earlier request; nothing was recorded. "
+                    "%(n)s payment reference(s) are already known and the request is "
+                    "not an exact replay of one earlier request; nothing was recorded. "
                     "Known references: %(r)s",
                     n=len(refs),
                     r=", ".join(refs[:10]) + (" ..." if len(refs) > 10 else ""),
@@ -558,7 +559,8 @@ class G2PSimBank(models.AbstractModel):
         self.env.flush_all()
         cr.execute(
             SQL(
-                """SELECT id, reference, state, (amount_remaining - amount_reserved)::text
+                """SELECT id, reference, state,
+                          (amount_remaining - amount_reserved)::text
                      FROM g2p_sim_fund_block WHERE id = ANY(%s)
                     ORDER BY id FOR NO KEY UPDATE""",
                 list(per_block),
@@ -594,9 +596,9 @@ class G2PSimBank(models.AbstractModel):
     def initiate_payment(self, payment_dicts):
         """Record a list of example-bank payment requests as ONE batch; enqueue its job.
 
-        Validates everything first and writes nothing on any error. A full replay of an
-        earlier request returns its batch unchanged; a mix of new and known references, or a
-        known reference with other content, is DUPLICATE_REFERENCE.
+        Validates everything first and writes nothing on any error. A full replay of
+        an earlier request returns its batch unchanged; a mix of new and known
+        references, or a known reference with other content, is DUPLICATE_REFERENCE.
         """
         self._check_operator()
         payments = self._normalise_payments(payment_dicts)
@@ -668,7 +670,8 @@ class G2PSimBank(models.AbstractModel):
         self.env.flush_all()
         cr.execute(
             SQL(
-                "SELECT state FROM g2p_sim_payment_batch WHERE id = %s FOR NO KEY UPDATE",
+                "SELECT state FROM g2p_sim_payment_batch WHERE id = %s "
+                "FOR NO KEY UPDATE",
                 batch.id,
             )
         )

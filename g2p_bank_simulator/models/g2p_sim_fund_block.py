@@ -4,9 +4,9 @@ from odoo import fields, models
 class G2PSimFundBlock(models.Model):
     """Money set aside on an account for a program's payments.
 
-    ``amount`` was moved from available to blocked. Payments consume it; a release returns
-    what is neither consumed nor reserved by a batch waiting for processing. The database
-    guards that nothing is consumed or reserved beyond the block.
+    ``amount`` was moved from available to blocked. Payments consume it; a release
+    returns what is neither consumed nor reserved by a batch waiting for processing. The
+    database guards that nothing is consumed or reserved beyond the block.
     """
 
     _name = "g2p.sim.fund.block"

@@ -15,8 +15,8 @@ CREDIT_MARKS = ("C", "RD")
 class G2PSimLedgerEntry(models.Model):
     """The bank's append-only ledger.
 
-    Rows are written only by the services, in SQL, under the lock of their account; nobody
-    may create, write or unlink them through the ORM. The one later change is the
+    Rows are written only by the services, in SQL, under the lock of their account;
+    nobody may create, write or unlink them through the ORM. The one later change is the
     assignment of ``statement_id`` by the statement job, also in SQL.
     """
 
@@ -68,8 +68,10 @@ class G2PSimLedgerEntry(models.Model):
         ("amount_positive", "CHECK(amount > 0)", "A ledger amount is positive."),
         (
             "signed_amount_consistent",
-            "CHECK(signed_amount = CASE WHEN mark IN ('C', 'RD') "
-            "THEN amount ELSE -amount END)",
+            (
+                "CHECK(signed_amount = CASE WHEN mark IN ('C', 'RD') "
+                "THEN amount ELSE -amount END)"
+            ),
             "The signed amount follows the mark.",
         ),
     ]
@@ -82,7 +84,8 @@ class G2PSimLedgerEntry(models.Model):
         self.env.cr.execute(
             SQL(
                 """CREATE INDEX IF NOT EXISTS g2p_sim_ledger_entry_unreported_idx
-                   ON g2p_sim_ledger_entry (account_id, id) WHERE statement_id IS NULL"""
+                   ON g2p_sim_ledger_entry (account_id, id)
+                   WHERE statement_id IS NULL"""
             )
         )
 
@@ -98,7 +101,7 @@ class G2PSimLedgerEntry(models.Model):
 
     @api.model
     def _append(self, rows):
-        """Insert ledger rows (dicts) and return them; the caller holds the account locks.
+        """Insert ledger rows (dicts), return them; the caller holds the account locks.
 
         Keys: account_id, mark, amount (Decimal > 0), customer_reference and optionally
         block_reference, narrative, reason, payment_id, value_date. Runs as superuser on
@@ -127,14 +130,18 @@ class G2PSimLedgerEntry(models.Model):
         query = SQL(
             """INSERT INTO g2p_sim_ledger_entry
                    (account_id, currency_id, mark, is_reversal, amount, signed_amount,
-                    customer_reference, bank_reference, block_reference, narrative, reason,
+                    customer_reference, bank_reference, block_reference, narrative,
+                    reason,
                     payment_id, value_date, entry_date,
                     create_uid, write_uid, create_date, write_date)
-                   SELECT v.account_id, a.currency_id, v.mark, left(v.mark, 1) = 'R', v.amount,
-                          CASE WHEN v.mark IN ('C', 'RD') THEN v.amount ELSE -v.amount END,
+                   SELECT v.account_id, a.currency_id, v.mark, left(v.mark, 1) = 'R',
+                          v.amount,
+                          CASE WHEN v.mark IN ('C', 'RD') THEN v.amount
+                               ELSE -v.amount END,
                           v.cref, %s, v.bref, v.narrative, v.reason, v.payment_id,
                           v.value_date, v.entry_date,
-                          v.uid, v.uid, now() at time zone 'UTC', now() at time zone 'UTC'
+                          v.uid, v.uid, now() at time zone 'UTC',
+                          now() at time zone 'UTC'
                      FROM (VALUES %%s) AS v(account_id, mark, amount, cref, bref,
                           narrative, reason, payment_id, value_date, entry_date, uid)
                      JOIN g2p_sim_account a ON a.id = v.account_id

@@ -10,8 +10,8 @@ ACCOUNT_TYPES = [
 class G2PSimPayment(models.Model):
     """A payment request of the example-bank contract, as received, with its outcome.
 
-    Written in bulk SQL by ``g2p.sim.bank.initiate_payment`` and by the batch job; read-only
-    in the UI.
+    Written in bulk SQL by ``g2p.sim.bank.initiate_payment`` and by the batch job;
+    read-only in the UI.
     """
 
     _name = "g2p.sim.payment"

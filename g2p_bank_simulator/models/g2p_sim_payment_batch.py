@@ -54,8 +54,8 @@ class G2PSimPaymentBatch(models.Model):
     def _process(self):
         """Execute the batch's pending payments with a handful of set-based statements.
 
-        Runs in the caller's transaction (the job's): all or nothing. Payments that are no
-        longer pending are never touched again, so a re-run cannot debit twice.
+        Runs in the caller's transaction (the job's): all or nothing. Payments that are
+        no longer pending are never touched again, so a re-run cannot debit twice.
         """
         self.ensure_one()
         cr = self.env.cr
@@ -64,7 +64,8 @@ class G2PSimPaymentBatch(models.Model):
                 """SELECT id, payment_reference_number, beneficiary_account,
                           beneficiary_account_type, beneficiary_bank_code,
                           CASE beneficiary_account_type
-                              WHEN 'MOBILE_WALLET' THEN beneficiary_mobile_wallet_provider
+                              WHEN 'MOBILE_WALLET'
+                                  THEN beneficiary_mobile_wallet_provider
                               WHEN 'EMAIL_WALLET' THEN beneficiary_email_wallet_provider
                           END, currency_id, beneficiary_name
                      FROM g2p_sim_payment WHERE batch_id = %s AND status = 'pending'""",
@@ -73,7 +74,7 @@ class G2PSimPaymentBatch(models.Model):
         )
         keys = ("id", "reference", "account", "account_type", "bank_code", "provider")
         payments = [
-            dict(zip(keys + ("currency_id", "name"), row, strict=True))
+            dict(zip((*keys, "currency_id", "name"), row, strict=True))
             for row in cr.fetchall()
         ]
         if payments:
@@ -83,7 +84,7 @@ class G2PSimPaymentBatch(models.Model):
     def _execute(self, payments):
         cr = self.env.cr
         outcomes = self.env["g2p.sim.failure.simulator"]._decide(payments)
-        # Accounts to credit that do not exist yet: the beneficiary's (ours) or clearing.
+        # Accounts to credit that may not exist yet: our customers' or clearing ones.
         new_accounts = {}
         for p in payments:
             _reason, number, kind = outcomes[p["id"]]
@@ -100,8 +101,8 @@ class G2PSimPaymentBatch(models.Model):
         cr.execute(
             SQL(
                 """CREATE TEMP TABLE g2p_sim_outcome (
-                       payment_id int PRIMARY KEY, reason varchar, credit_number varchar,
-                       credit_account_id int) ON COMMIT DROP"""
+                       payment_id int PRIMARY KEY, reason varchar,
+                       credit_number varchar, credit_account_id int) ON COMMIT DROP"""
             )
         )
         execute_values(
@@ -186,7 +187,8 @@ class G2PSimPaymentBatch(models.Model):
                coalesce(p.narrative_3, ''), coalesce(p.narrative_4, ''),
                CASE WHEN coalesce(p.narrative_5, '') = ''
                          AND length(p.payment_reference_number) > 16
-                    THEN p.payment_reference_number ELSE coalesce(p.narrative_5, '') END"""
+                    THEN p.payment_reference_number
+                    ELSE coalesce(p.narrative_5, '') END"""
         )
         cr.execute(
             SQL(

@@ -96,7 +96,7 @@ class G2PSimStatement(models.Model):
         account are never generated at the same time and no entry escapes both.
         """
         # The bank's back office runs the job; the request that created it was checked.
-        self = self.sudo()
+        self = self.sudo()  # noqa: PLW0642
         self.ensure_one()
         cr = self.env.cr
         self.env.flush_all()
@@ -169,12 +169,12 @@ class G2PSimStatement(models.Model):
         self.invalidate_recordset(["ledger_entry_ids"])
         cr.execute(
             SQL(
-                """SELECT min(value_date), max(value_date), count(*)
+                """SELECT min(value_date), count(*)
                      FROM g2p_sim_ledger_entry WHERE statement_id = %s""",
                 self.id,
             )
         )
-        date_from, date_to, count = cr.fetchone()
+        date_from, count = cr.fetchone()
         today = fields.Date.context_today(self)
         cr.execute(
             SQL(
@@ -279,7 +279,7 @@ class G2PSimStatement(models.Model):
 
         Network errors and 5xx answers are retried by queue_job; a 4xx is final.
         """
-        self = self.sudo()
+        self = self.sudo()  # noqa: PLW0642
         self.ensure_one()
         url = self._upload_url()
         if self.push_state == "done" or self.state != "done" or not url:

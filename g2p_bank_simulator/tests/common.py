@@ -96,10 +96,14 @@ class SimBankCase(TransactionCase):
         cr = self.env.cr
         result = []
         for query in (
-            "SELECT id, book_balance, blocked_amount, available_balance, state "
-            "FROM g2p_sim_account ORDER BY id",
-            "SELECT id, amount_consumed, amount_reserved, amount_remaining, state "
-            "FROM g2p_sim_fund_block ORDER BY id",
+            (
+                "SELECT id, book_balance, blocked_amount, available_balance, state "
+                "FROM g2p_sim_account ORDER BY id"
+            ),
+            (
+                "SELECT id, amount_consumed, amount_reserved, amount_remaining, state "
+                "FROM g2p_sim_fund_block ORDER BY id"
+            ),
             "SELECT count(*) FROM g2p_sim_payment",
             "SELECT count(*) FROM g2p_sim_payment_batch",
             "SELECT count(*) FROM g2p_sim_ledger_entry",

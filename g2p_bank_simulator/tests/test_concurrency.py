@@ -63,7 +63,7 @@ class TestConcurrency(TransactionCase):
             barrier.wait()
             try:
                 results[index] = self._run(func)
-            except Exception as error:  # reported by the assertions below
+            except Exception as error:  # noqa: BLE001 - reported by the assertions
                 results[index] = repr(error)
 
         threads = [
@@ -102,7 +102,9 @@ class TestConcurrency(TransactionCase):
                 "DELETE FROM g2p_sim_fund_block WHERE account_id = ANY(%s)",
             ):
                 cr.execute(SQL(query, ids))
-            cr.execute(SQL("DELETE FROM g2p_sim_payment_batch WHERE id = ANY(%s)", batch_ids))
+            cr.execute(
+                SQL("DELETE FROM g2p_sim_payment_batch WHERE id = ANY(%s)", batch_ids)
+            )
             cr.execute(
                 SQL(
                     "DELETE FROM queue_job WHERE model_name = 'g2p.sim.bank' "
@@ -143,7 +145,13 @@ class TestConcurrency(TransactionCase):
                 )
             )
             book, blocked, available, ledger, blocks = cr.fetchone()
-        return Decimal(book), Decimal(blocked), Decimal(available), Decimal(ledger), blocks
+        return (
+            Decimal(book),
+            Decimal(blocked),
+            Decimal(available),
+            Decimal(ledger),
+            blocks,
+        )
 
     def test_twenty_parallel_blocks_on_five_blocks_worth(self):
         prog = self._fund("500.00")

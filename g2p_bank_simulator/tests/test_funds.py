@@ -38,7 +38,9 @@ class TestFunds(SimBankCase):
         jpy.active = True
         self._open("T-JPY", "1000", currency=jpy)
         self.assertTrue(self.bank.check_funds("T-JPY", "JPY", "1000"))
-        self.assertBankError("INVALID_AMOUNT", self.bank.check_funds, "T-JPY", "JPY", "1.5")
+        self.assertBankError(
+            "INVALID_AMOUNT", self.bank.check_funds, "T-JPY", "JPY", "1.5"
+        )
 
     def test_block_funds(self):
         block = self.bank.block_funds("T-PROG-1", "EUR", Decimal("250.50"))
@@ -81,7 +83,9 @@ class TestFunds(SimBankCase):
         )
 
     def test_block_reference_replay(self):
-        first = self.bank.block_funds("T-PROG-1", "EUR", "100.00", reference="PRG-BLK-1")
+        first = self.bank.block_funds(
+            "T-PROG-1", "EUR", "100.00", reference="PRG-BLK-1"
+        )
         again = self.bank.block_funds("T-PROG-1", "EUR", "100", reference="PRG-BLK-1")
         self.assertEqual(again, first)
         self.assertEqual(self._amounts(self.program)[1], Decimal("100.00"))
@@ -112,7 +116,9 @@ class TestFunds(SimBankCase):
         self.assertEqual(
             self._amounts(self.program), (Decimal(1000), Decimal(0), Decimal(1000))
         )
-        self.assertBankError("BLOCK_NOT_ACTIVE", self.bank.release_block, block.reference)
+        self.assertBankError(
+            "BLOCK_NOT_ACTIVE", self.bank.release_block, block.reference
+        )
         self.assertBankError("BLOCK_NOT_FOUND", self.bank.release_block, "NOPE")
         self.assertBankError("INVALID_REQUEST", self.bank.release_block, "")
         self.assertInvariants()

@@ -70,7 +70,9 @@ class TestInitiatePayment(SimBankCase):
         # After processing, a replay still answers with the same batch.
         self.bank.process_batch(batch)
         with trap_jobs() as trap:
-            self.assertEqual(self.bank.initiate_payment(list(reversed(payments))), batch)
+            self.assertEqual(
+                self.bank.initiate_payment(list(reversed(payments))), batch
+            )
             trap.assert_jobs_count(0)
         self.assertInvariants()
 
@@ -133,9 +135,9 @@ class TestInitiatePayment(SimBankCase):
         other_block = self.bank.block_funds("T-PROG-2", "EUR", 50)
         self._open("T-CLOSED", "100")
         closed_block = self.bank.block_funds("T-CLOSED", "EUR", 50)
-        self.env["g2p.sim.account"].search([("account_number", "=", "T-CLOSED")]).state = (
-            "closed"
-        )
+        self.env["g2p.sim.account"].search(
+            [("account_number", "=", "T-CLOSED")]
+        ).state = "closed"
         used = self.bank.block_funds("T-PROG-1", "EUR", 10)
         self.bank.release_block(used.reference)
         cases = {

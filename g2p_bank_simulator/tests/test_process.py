@@ -1,6 +1,8 @@
 from decimal import Decimal
 from unittest.mock import patch
 
+from psycopg2.errors import CheckViolation
+
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -145,7 +147,8 @@ class TestProcessBatch(SimBankCase):
         self.assertEqual(ok[0].bank_reference, payments["OK-1"].bank_reference)
         self.assertEqual(ok[0].block_reference, self.block.reference)
         self.assertEqual(
-            ok[0].narrative.split("\n"), ["Cash transfer", "PROG", "CYCLE1", "BEN-T-BEN-OK"]
+            ok[0].narrative.split("\n"),
+            ["Cash transfer", "PROG", "CYCLE1", "BEN-T-BEN-OK"],
         )
         self.assertEqual(ok[1].account_id, self.ben_active)
         self.assertIn("OK-1", ok[1].narrative)
@@ -164,9 +167,7 @@ class TestProcessBatch(SimBankCase):
 
     def test_long_reference_goes_to_narrative_5(self):
         long_ref = "BRIDGE-" + "7" * 30
-        batch = self._initiate(
-            [self._payment(long_ref, 5, self.block, "T-BEN-CLOSED")]
-        )
+        batch = self._initiate([self._payment(long_ref, 5, self.block, "T-BEN-CLOSED")])
         with trap_jobs():
             self.bank.process_batch(batch)
         debit, reversal = self._entries(batch.payment_ids)
@@ -280,7 +281,12 @@ class TestFailureSimulation(SimBankCase):
         self.assertNotIn(False, reasons.values())
         self.assertEqual(
             set(reasons.values()),
-            {"ACCOUNT_NOT_FOUND", "ACCOUNT_CLOSED", "ACCOUNT_DORMANT", "ACCOUNT_DECEASED"},
+            {
+                "ACCOUNT_NOT_FOUND",
+                "ACCOUNT_CLOSED",
+                "ACCOUNT_DORMANT",
+                "ACCOUNT_DECEASED",
+            },
         )
         icp.set_param(PARAM + "failure_rate", "25")
         first = self._run("S")
@@ -315,7 +321,7 @@ class TestFailureSimulation(SimBankCase):
     def test_the_database_refuses_a_double_debit(self):
         """Even a buggy second debit cannot drive a block below zero."""
         self.env.flush_all()
-        with self.assertRaises(Exception), self.env.cr.savepoint():
+        with self.assertRaises(CheckViolation), self.env.cr.savepoint():
             self.env.cr.execute(
                 SQL(
                     "UPDATE g2p_sim_fund_block SET amount_consumed = amount + 1, "

@@ -13,7 +13,9 @@ class TestSecurity(SimBankCase):
         cls.operator = new_test_user(
             cls.env, "t_sim_operator", groups="g2p_bank_simulator.group_operator"
         )
-        cls.stranger = new_test_user(cls.env, "t_sim_stranger", groups="base.group_user")
+        cls.stranger = new_test_user(
+            cls.env, "t_sim_stranger", groups="base.group_user"
+        )
 
     def test_ledger_is_append_only(self):
         entry = self.env["g2p.sim.ledger.entry"].search(
@@ -65,7 +67,11 @@ class TestSecurity(SimBankCase):
             self.env["g2p.sim.account"]
             .with_user(self.operator)
             .create(
-                {"account_number": "T-OP-1", "name": "By operator", "currency_id": self.eur.id}
+                {
+                    "account_number": "T-OP-1",
+                    "name": "By operator",
+                    "currency_id": self.eur.id,
+                }
             )
         )
         account.name = "Renamed"
@@ -74,7 +80,9 @@ class TestSecurity(SimBankCase):
         block.with_user(self.operator).action_release()
         self.assertEqual(block.state, "released")
         with trap_jobs():
-            statement = self.program.with_user(self.operator).action_generate_statement()
+            statement = self.program.with_user(
+                self.operator
+            ).action_generate_statement()
         self.assertEqual(statement["res_model"], "g2p.sim.statement")
         with self.assertRaises(AccessError):
             self.env["g2p.sim.fund.block"].with_user(self.operator).create(
