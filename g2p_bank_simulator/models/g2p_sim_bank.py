@@ -260,7 +260,7 @@ class G2PSimBank(models.AbstractModel):
         )
 
     @api.model
-    def release_block(self, reference, state="released"):
+    def release_block(self, reference):
         """Return the block's free remaining amount to the account's available balance.
 
         What batches already reserved stays blocked for them; they consume it later.
@@ -276,6 +276,11 @@ class G2PSimBank(models.AbstractModel):
             raise G2PSimBankError(
                 "BLOCK_NOT_FOUND", _("Fund block %(r)s does not exist.", r=reference)
             )
+        return self._release(block, "released")
+
+    @api.model
+    def _release(self, block, state):
+        reference = block.reference
         cr = self.env.cr
         self.env.flush_all()
         # Lock order: account, then block (as everywhere else).
@@ -334,7 +339,7 @@ class G2PSimBank(models.AbstractModel):
             )
         )
         for block in blocks:
-            self.sudo().release_block(block.reference, state="expired")
+            self.sudo()._release(block, "expired")
 
     # ------------------------------------------------------------------ payments
     @api.model
@@ -665,7 +670,9 @@ class G2PSimBank(models.AbstractModel):
         clean). A batch already done is left alone. Then enqueue a statement for each
         remitting account, as the example bank does."""
         # The bank's back office runs the job: rights were checked when it was recorded.
-        batch = batch.sudo()
+        batch = batch.sudo().exists()
+        if not batch:
+            return _("The batch no longer exists.")
         cr = self.env.cr
         self.env.flush_all()
         cr.execute(

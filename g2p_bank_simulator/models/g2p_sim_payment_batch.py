@@ -1,6 +1,7 @@
 from psycopg2.extras import execute_values
 
 from odoo import _, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .g2p_sim_ledger_entry import BANK_REFERENCE_SQL
@@ -47,6 +48,8 @@ class G2PSimPaymentBatch(models.Model):
 
     def action_retry(self):
         """Enqueue again a batch whose processing failed (after fixing its cause)."""
+        if not self.env.user.has_group("g2p_bank_simulator.group_manager"):
+            raise AccessError(_("Only bank managers may retry a payment batch."))
         for batch in self.filtered(lambda b: b.state == "failed"):
             self.env["g2p.sim.bank"]._enqueue_batch(batch, retry=batch.attempt_count)
         return True

@@ -88,6 +88,13 @@ class TestSecurity(SimBankCase):
             self.env["g2p.sim.fund.block"].with_user(self.operator).create(
                 {"reference": "X", "account_id": account.id, "amount": 1}
             )
+        # Retrying a failed batch is for managers.
+        with trap_jobs():
+            batch = bank.initiate_payment(
+                [self._payment("SEC-1", 1, bank.block_funds("T-PROG-1", "EUR", 5))]
+            )
+        with self.assertRaises(AccessError):
+            batch.with_user(self.operator).action_retry()
 
     def test_others_cannot_use_the_bank(self):
         bank = self.bank.with_user(self.stranger)
