@@ -51,8 +51,10 @@ class TestStatement(SimBankCase):
         self.assertEqual(Decimal(str(first.opening_balance)), 0)
         self.assertEqual(Decimal(str(first.closing_balance)), Decimal("900.00"))
         self.assertGreaterEqual(first.sequence_count, 1)
-        for text in ("ST-1", "ST-2", "ACCOUNT_CLOSED", ":20:" + first.name, "T-PROG-1"):
+        for text in ("ST-1", "ST-2", ":20:" + first.name, ":25:T-PROG-1"):
             self.assertIn(text, first.mt940_text)
+        # The reversal carries its reason last (the MT940 character set has no "_").
+        self.assertRegex(first.mt940_text, r"ACCOUNT[._]CLOSED\r\n:62F:")
         self.assertEqual(first.attachment_id.name, "T-PROG-1-1.mt940")
         self.assertEqual(first.attachment_id.raw.decode(), first.mt940_text)
         self.assertEqual(first.attachment_id.res_id, first.id)
@@ -77,6 +79,19 @@ class TestStatement(SimBankCase):
         empty._job_generate()
         self.assertEqual(empty.number, 3)
         self.assertInvariants()
+
+    def test_long_statement_is_split_into_messages(self):
+        self._pay(
+            *(
+                self._payment(f"LONG-{i}", "1.00", self.block, f"T-BEN-{i}")
+                for i in range(40)
+            )
+        )
+        statement = self._generate()
+        self.assertEqual(statement.entry_count, 41)
+        self.assertGreater(statement.sequence_count, 1)
+        self.assertEqual(statement.mt940_text.count(":28C:"), statement.sequence_count)
+        self.assertEqual(Decimal(str(statement.closing_balance)), Decimal("960.00"))
 
     def test_processing_enqueues_the_statement(self):
         with trap_jobs() as trap:
