@@ -248,16 +248,29 @@ class G2PSimBank(models.AbstractModel):
                 ),
             )
         account.invalidate_recordset(["blocked_amount", "available_balance"])
-        return Block.create(
-            {
-                "reference": reference
+        # Money goes to the database as Decimal, not through the ORM's float fields.
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO g2p_sim_fund_block
+                   (reference, account_id, currency_id, amount, amount_consumed,
+                    amount_released, amount_reserved, amount_remaining, state,
+                    expiry_date, create_uid, create_date, write_uid, write_date)
+                   VALUES (%(ref)s, %(account)s, %(currency)s, %(amount)s, 0, 0, 0,
+                           %(amount)s, 'active', %(expiry)s, %(uid)s, %(now)s,
+                           %(uid)s, %(now)s)
+                   RETURNING id""",
+                ref=reference
                 or self.env["ir.sequence"].sudo().next_by_code("g2p.sim.fund.block"),
-                "account_id": account.id,
-                "amount": amount,
-                "amount_remaining": amount,
-                "expiry_date": expiry_date,
-            }
+                account=account.id,
+                currency=account.currency_id.id,
+                amount=amount,
+                expiry=expiry_date or None,
+                uid=self.env.uid,
+                now=now,
+            )
         )
+        return Block.browse(self.env.cr.fetchone()[0])
 
     @api.model
     def release_block(self, reference):
@@ -622,11 +635,17 @@ class G2PSimBank(models.AbstractModel):
                     .next_by_code("g2p.sim.payment.batch"),
                     "currency_id": currency.id,
                     "payment_count": len(payments),
-                    "amount_total": sum(per_block.values()),
                 }
             )
         )
         self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE g2p_sim_payment_batch SET amount_total = %s WHERE id = %s",
+                sum(per_block.values()),
+                batch.id,
+            )
+        )
         now = fields.Datetime.now()
         uid = self.env.uid
         names = [name for name, _type in PAYMENT_COLUMNS]
@@ -647,7 +666,7 @@ class G2PSimBank(models.AbstractModel):
             template=template,
             page_size=1000,
         )
-        batch.invalidate_recordset(["payment_ids"])
+        batch.invalidate_recordset(["payment_ids", "amount_total"])
         self._enqueue_batch(batch)
         return batch
 

@@ -225,14 +225,23 @@ class G2PSimStatement(models.Model):
                 "sequence_count": writer.message_count,
                 "date_from": date_from or today,
                 "date_to": header.closing_date,
-                "opening_balance": opening,
-                "closing_balance": writer.closing_balance,
                 "entry_count": writer.entry_count,
                 "mt940_text": text,
                 "attachment_id": attachment.id,
                 "error": False,
             }
         )
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                """UPDATE g2p_sim_statement
+                      SET opening_balance = %s, closing_balance = %s WHERE id = %s""",
+                opening,
+                writer.closing_balance,
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["opening_balance", "closing_balance"])
 
     def _iter_entries(self):
         """The statement's entries in id order, read in chunks (constant memory)."""
