@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -84,18 +84,24 @@ class G2PSimAccount(models.Model):
         for vals in vals_list:
             if any(vals.get(name) for name in BALANCE_FIELDS):
                 raise UserError(
-                    _("An account opens with zero balances: fund it with a deposit.")
+                    self.env._(
+                        "An account opens with zero balances: fund it with a deposit."
+                    )
                 )
         return super().create(vals_list)
 
     def write(self, vals):
         if any(name in vals for name in BALANCE_FIELDS):
             raise UserError(
-                _("Balances change only through deposits, fund blocks and payments.")
+                self.env._(
+                    "Balances change only through deposits, fund blocks and payments."
+                )
             )
         if "currency_id" in vals and self.filtered("ledger_entry_count"):
             raise UserError(
-                _("The currency of an account with ledger entries cannot change.")
+                self.env._(
+                    "The currency of an account with ledger entries cannot change."
+                )
             )
         return super().write(vals)
 
@@ -153,7 +159,7 @@ class G2PSimAccount(models.Model):
                     "mark": "C",
                     "amount": amount,
                     "customer_reference": reference or "DEPOSIT",
-                    "narrative": _("Deposit"),
+                    "narrative": self.env._("Deposit"),
                 }
             ]
         )

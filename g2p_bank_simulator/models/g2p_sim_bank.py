@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from psycopg2 import OperationalError
 from psycopg2.extras import execute_values
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -76,7 +76,9 @@ class G2PSimBank(models.AbstractModel):
         if not (
             self.env.su or self.env.user.has_group("g2p_bank_simulator.group_operator")
         ):
-            raise AccessError(_("Only bank operators may use the bank's services."))
+            raise AccessError(
+                self.env._("Only bank operators may use the bank's services.")
+            )
 
     @api.model
     def _to_amount(self, value, currency):
@@ -85,24 +87,26 @@ class G2PSimBank(models.AbstractModel):
             value, Decimal | int | str | float
         ):
             raise G2PSimBankError(
-                "INVALID_AMOUNT", _("The amount %(v)r is not a number.", v=value)
+                "INVALID_AMOUNT",
+                self.env._("The amount %(v)r is not a number.", v=value),
             )
         try:
             # str() of a float is its shortest exact repr: no float arithmetic here.
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             raise G2PSimBankError(
-                "INVALID_AMOUNT", _("The amount %(v)r is not a number.", v=value)
+                "INVALID_AMOUNT",
+                self.env._("The amount %(v)r is not a number.", v=value),
             ) from None
         if not amount.is_finite() or amount <= 0:
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
-                _("The amount must be a positive number, got %(v)s.", v=value),
+                self.env._("The amount must be a positive number, got %(v)s.", v=value),
             )
         if amount != amount.quantize(Decimal(1).scaleb(-currency.decimal_places)):
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
-                _(
+                self.env._(
                     "The amount %(v)s has more than %(d)s decimals allowed by %(c)s.",
                     v=value,
                     d=currency.decimal_places,
@@ -116,13 +120,14 @@ class G2PSimBank(models.AbstractModel):
         if value is None or value == "":
             if required:
                 raise G2PSimBankError(
-                    "INVALID_REQUEST", _("The field %(f)s is required.", f=name)
+                    "INVALID_REQUEST",
+                    self.env._("The field %(f)s is required.", f=name),
                 )
             return None
         if not isinstance(value, str) or len(value) > limit:
             raise G2PSimBankError(
                 "INVALID_REQUEST",
-                _(
+                self.env._(
                     "The field %(f)s must be text of at most %(n)s characters.",
                     f=name,
                     n=limit,
@@ -141,17 +146,18 @@ class G2PSimBank(models.AbstractModel):
         )
         if not account:
             raise G2PSimBankError(
-                "ACCOUNT_NOT_FOUND", _("Account %(a)s does not exist.", a=number)
+                "ACCOUNT_NOT_FOUND",
+                self.env._("Account %(a)s does not exist.", a=number),
             )
         if account.state != "active":
             raise G2PSimBankError(
                 "ACCOUNT_NOT_ACTIVE",
-                _("Account %(a)s is %(s)s.", a=number, s=account.state),
+                self.env._("Account %(a)s is %(s)s.", a=number, s=account.state),
             )
         if currency is not None and account.currency_id.name != currency:
             raise G2PSimBankError(
                 "CURRENCY_MISMATCH",
-                _(
+                self.env._(
                     "Account %(a)s is in %(c)s, not %(x)s.",
                     a=number,
                     c=account.currency_id.name,
@@ -210,7 +216,7 @@ class G2PSimBank(models.AbstractModel):
             if not isinstance(expiry_date, date) or expiry_date < fields.Date.today():
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
-                    _("The expiry date must be a date that has not passed."),
+                    self.env._("The expiry date must be a date that has not passed."),
                 )
         Block = self.env["g2p.sim.fund.block"].sudo()
         if reference:
@@ -221,7 +227,7 @@ class G2PSimBank(models.AbstractModel):
                     return block
                 raise G2PSimBankError(
                     "DUPLICATE_REFERENCE",
-                    _(
+                    self.env._(
                         "The block reference %(r)s is already used for another block.",
                         r=reference,
                     ),
@@ -241,7 +247,7 @@ class G2PSimBank(models.AbstractModel):
         if not self.env.cr.fetchone():
             raise G2PSimBankError(
                 "INSUFFICIENT_FUNDS",
-                _(
+                self.env._(
                     "Account %(a)s has not enough available funds to block %(x)s.",
                     a=account.account_number,
                     x=amount,
@@ -287,7 +293,8 @@ class G2PSimBank(models.AbstractModel):
         )
         if not block:
             raise G2PSimBankError(
-                "BLOCK_NOT_FOUND", _("Fund block %(r)s does not exist.", r=reference)
+                "BLOCK_NOT_FOUND",
+                self.env._("Fund block %(r)s does not exist.", r=reference),
             )
         return self._release(block, "released")
 
@@ -314,7 +321,7 @@ class G2PSimBank(models.AbstractModel):
         if block_state != "active":
             raise G2PSimBankError(
                 "BLOCK_NOT_ACTIVE",
-                _("Fund block %(r)s is %(s)s.", r=reference, s=block_state),
+                self.env._("Fund block %(r)s is %(s)s.", r=reference, s=block_state),
             )
         cr.execute(
             SQL(
@@ -360,7 +367,8 @@ class G2PSimBank(models.AbstractModel):
         """Check the shape of every payment; return clean dicts (amounts still raw)."""
         if not isinstance(payment_dicts, list | tuple) or not payment_dicts:
             raise G2PSimBankError(
-                "INVALID_REQUEST", _("Send a non-empty list of payment requests.")
+                "INVALID_REQUEST",
+                self.env._("Send a non-empty list of payment requests."),
             )
         types = {code for code, _label in ACCOUNT_TYPES}
         clean, seen = [], set()
@@ -368,13 +376,13 @@ class G2PSimBank(models.AbstractModel):
             if not isinstance(raw, dict):
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
-                    _("Payment request %(i)s is not an object.", i=index),
+                    self.env._("Payment request %(i)s is not an object.", i=index),
                 )
             payment = {"payment_amount": raw.get("payment_amount")}
             if payment["payment_amount"] in (None, ""):
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
-                    _("Payment request %(i)s has no payment_amount.", i=index),
+                    self.env._("Payment request %(i)s has no payment_amount.", i=index),
                 )
             for name in PAYMENT_REQUIRED:
                 if name != "payment_amount":
@@ -392,7 +400,7 @@ class G2PSimBank(models.AbstractModel):
             if payment["beneficiary_account_type"] not in types:
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
-                    _(
+                    self.env._(
                         "Payment %(r)s: beneficiary_account_type must be one of %(t)s.",
                         r=payment["payment_reference_number"],
                         t=", ".join(sorted(types)),
@@ -401,7 +409,7 @@ class G2PSimBank(models.AbstractModel):
             if payment["payment_reference_number"] in seen:
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
-                    _(
+                    self.env._(
                         "The payment reference %(r)s appears twice in the request.",
                         r=payment["payment_reference_number"],
                     ),
@@ -441,7 +449,7 @@ class G2PSimBank(models.AbstractModel):
             refs = sorted(known)
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",
-                _(
+                self.env._(
                     "%(n)s payment reference(s) are already known and the request is "
                     "not an exact replay of one earlier request; nothing was recorded. "
                     "Known references: %(r)s",
@@ -500,7 +508,7 @@ class G2PSimBank(models.AbstractModel):
             if not account:
                 raise G2PSimBankError(
                     "ACCOUNT_NOT_FOUND",
-                    _(
+                    self.env._(
                         "Payment %(r)s: account %(a)s does not exist.",
                         r=ref,
                         a=p["remitting_account"],
@@ -509,7 +517,7 @@ class G2PSimBank(models.AbstractModel):
             if account.state != "active":
                 raise G2PSimBankError(
                     "ACCOUNT_NOT_ACTIVE",
-                    _(
+                    self.env._(
                         "Payment %(r)s: account %(a)s is not active.",
                         r=ref,
                         a=account.account_number,
@@ -518,7 +526,7 @@ class G2PSimBank(models.AbstractModel):
             if account.currency_id.name != p["remitting_account_currency"]:
                 raise G2PSimBankError(
                     "CURRENCY_MISMATCH",
-                    _(
+                    self.env._(
                         "Payment %(r)s: account %(a)s is in %(c)s, not %(x)s.",
                         r=ref,
                         a=account.account_number,
@@ -532,13 +540,14 @@ class G2PSimBank(models.AbstractModel):
                 )
             except G2PSimBankError as error:
                 raise G2PSimBankError(
-                    error.code, _("Payment %(r)s: %(e)s", r=ref, e=error.args[0])
+                    error.code,
+                    self.env._("Payment %(r)s: %(e)s", r=ref, e=error.args[0]),
                 ) from None
             block = blocks.get(p["funds_blocked_reference_number"])
             if not block or block.account_id != account:
                 raise G2PSimBankError(
                     "BLOCK_NOT_FOUND",
-                    _(
+                    self.env._(
                         "Payment %(r)s: account %(a)s has no fund block %(b)s.",
                         r=ref,
                         a=account.account_number,
@@ -550,7 +559,7 @@ class G2PSimBank(models.AbstractModel):
             ):
                 raise G2PSimBankError(
                     "BLOCK_NOT_ACTIVE",
-                    _(
+                    self.env._(
                         "Payment %(r)s: fund block %(b)s is no longer active.",
                         r=ref,
                         b=block.reference,
@@ -566,7 +575,7 @@ class G2PSimBank(models.AbstractModel):
         if len(currencies) > 1:
             raise G2PSimBankError(
                 "INVALID_REQUEST",
-                _("All payments of one request must be in the same currency."),
+                self.env._("All payments of one request must be in the same currency."),
             )
         return per_block, currencies.pop()
 
@@ -588,12 +597,12 @@ class G2PSimBank(models.AbstractModel):
             if state != "active":
                 raise G2PSimBankError(
                     "BLOCK_NOT_ACTIVE",
-                    _("Fund block %(b)s is %(s)s.", b=reference, s=state),
+                    self.env._("Fund block %(b)s is %(s)s.", b=reference, s=state),
                 )
             if per_block[block_id] > Decimal(free):
                 raise G2PSimBankError(
                     "BLOCK_EXCEEDED",
-                    _(
+                    self.env._(
                         "The payments need %(n)s from fund block %(b)s, which has only "
                         "%(f)s left that no other batch has reserved.",
                         n=per_block[block_id],
@@ -677,7 +686,7 @@ class G2PSimBank(models.AbstractModel):
             .with_delay(
                 channel="root.g2p_bank_simulator",
                 identity_key=f"g2p_sim_process_batch_{batch.id}_{retry}",
-                description=_("Process payment batch %(b)s", b=batch.name),
+                description=self.env._("Process payment batch %(b)s", b=batch.name),
             )
             .process_batch(batch)
         )
@@ -691,7 +700,7 @@ class G2PSimBank(models.AbstractModel):
         # The bank's back office runs the job: rights were checked when it was recorded.
         batch = batch.sudo().exists()
         if not batch:
-            return _("The batch no longer exists.")
+            return self.env._("The batch no longer exists.")
         cr = self.env.cr
         self.env.flush_all()
         cr.execute(
@@ -702,7 +711,7 @@ class G2PSimBank(models.AbstractModel):
             )
         )
         if cr.fetchone()[0] == "done":
-            return _("Batch %(b)s was already processed.", b=batch.name)
+            return self.env._("Batch %(b)s was already processed.", b=batch.name)
         try:
             with cr.savepoint():
                 batch._process()
@@ -718,7 +727,7 @@ class G2PSimBank(models.AbstractModel):
                     "attempt_count": batch.attempt_count + 1,
                 }
             )
-            return _("Batch %(b)s failed: %(e)s", b=batch.name, e=error)
+            return self.env._("Batch %(b)s failed: %(e)s", b=batch.name, e=error)
         cr.execute(
             SQL(
                 """SELECT DISTINCT a.account_number FROM g2p_sim_payment p
@@ -729,7 +738,7 @@ class G2PSimBank(models.AbstractModel):
         )
         for (account_number,) in cr.fetchall():
             self.sudo().generate_statement(account_number)
-        return _(
+        return self.env._(
             "Batch %(b)s: %(s)s paid, %(f)s failed.",
             b=batch.name,
             s=batch.success_count,
@@ -751,7 +760,8 @@ class G2PSimBank(models.AbstractModel):
         )
         if not account:
             raise G2PSimBankError(
-                "ACCOUNT_NOT_FOUND", _("Account %(a)s does not exist.", a=number)
+                "ACCOUNT_NOT_FOUND",
+                self.env._("Account %(a)s does not exist.", a=number),
             )
         statement = (
             self.env["g2p.sim.statement"].sudo().create({"account_id": account.id})
@@ -759,7 +769,7 @@ class G2PSimBank(models.AbstractModel):
         statement.with_delay(
             channel="root.g2p_bank_simulator.statement",
             identity_key=f"g2p_sim_statement_{statement.id}",
-            description=_("Statement %(s)s", s=statement.name),
+            description=self.env._("Statement %(s)s", s=statement.name),
         )._job_generate()
         return statement
 
@@ -774,6 +784,7 @@ class G2PSimBank(models.AbstractModel):
         )
         if not statement:
             raise G2PSimBankError(
-                "STATEMENT_NOT_FOUND", _("Statement %(s)s does not exist.", s=reference)
+                "STATEMENT_NOT_FOUND",
+                self.env._("Statement %(s)s does not exist.", s=reference),
             )
         return statement

@@ -1,6 +1,6 @@
 from psycopg2.extras import execute_values
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -90,14 +90,22 @@ class G2PSimLedgerEntry(models.Model):
         )
 
     @api.model_create_multi
-    def create(self, vals_list):
-        raise UserError(_("Ledger entries are written by the bank's services only."))
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        # Append-only: the services insert in SQL (see _append); nobody creates here.
+        raise UserError(
+            self.env._("Ledger entries are written by the bank's services only.")
+        )
 
-    def write(self, vals):
-        raise UserError(_("The ledger is append-only: entries cannot be changed."))
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(
+            self.env._("The ledger is append-only: entries cannot be changed.")
+        )
 
-    def unlink(self):
-        raise UserError(_("The ledger is append-only: entries cannot be deleted."))
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            self.env._("The ledger is append-only: entries cannot be deleted.")
+        )
 
     @api.model
     def _append(self, rows):

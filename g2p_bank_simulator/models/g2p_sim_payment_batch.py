@@ -1,6 +1,6 @@
 from psycopg2.extras import execute_values
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -49,7 +49,9 @@ class G2PSimPaymentBatch(models.Model):
     def action_retry(self):
         """Enqueue again a batch whose processing failed (after fixing its cause)."""
         if not self.env.user.has_group("g2p_bank_simulator.group_manager"):
-            raise AccessError(_("Only bank managers may retry a payment batch."))
+            raise AccessError(
+                self.env._("Only bank managers may retry a payment batch.")
+            )
         for batch in self.filtered(lambda b: b.state == "failed"):
             self.env["g2p.sim.bank"]._enqueue_batch(batch, retry=batch.attempt_count)
         return True
@@ -93,7 +95,9 @@ class G2PSimPaymentBatch(models.Model):
             _reason, number, kind = outcomes[p["id"]]
             if number:
                 holder = (
-                    p["name"] if kind == "customer" else _("Clearing %(n)s", n=number)
+                    p["name"]
+                    if kind == "customer"
+                    else self.env._("Clearing %(n)s", n=number)
                 )
                 new_accounts.setdefault(number, (number, holder or number, kind))
         now = fields.Datetime.now()

@@ -4,7 +4,7 @@ from decimal import Decimal
 import requests
 from psycopg2 import OperationalError
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -113,7 +113,7 @@ class G2PSimStatement(models.Model):
             )
         )
         if cr.fetchone()[0] == "done":
-            return _("Statement %(s)s was already generated.", s=self.name)
+            return self.env._("Statement %(s)s was already generated.", s=self.name)
         try:
             with cr.savepoint():
                 self._generate()
@@ -123,16 +123,18 @@ class G2PSimStatement(models.Model):
             _logger.exception("Statement %s failed", self.name)
             self.invalidate_recordset()
             self.write({"state": "failed", "error": str(error)})
-            return _("Statement %(s)s failed: %(e)s", s=self.name, e=error)
+            return self.env._("Statement %(s)s failed: %(e)s", s=self.name, e=error)
         if self._upload_url():
             self.push_state = "pending"
             self.with_delay(
                 channel="root.g2p_bank_simulator.statement",
                 identity_key=f"g2p_sim_statement_push_{self.id}",
                 max_retries=10,
-                description=_("Push statement %(s)s", s=self.name),
+                description=self.env._("Push statement %(s)s", s=self.name),
             )._job_push()
-        return _("Statement %(s)s: %(n)s entries.", s=self.name, n=self.entry_count)
+        return self.env._(
+            "Statement %(s)s: %(n)s entries.", s=self.name, n=self.entry_count
+        )
 
     def _previous_closing(self):
         """Number and closing balance of the account's last generated statement."""
@@ -149,7 +151,7 @@ class G2PSimStatement(models.Model):
         return (row[0], Decimal(row[1])) if row else (0, Decimal(0))
 
     def _generate(self):
-        from odoo.addons.g2p_bank_simulator.mt940 import (
+        from ..mt940 import (
             Mt940Writer,
             StatementHeader,
         )
@@ -199,7 +201,7 @@ class G2PSimStatement(models.Model):
         text = "".join(writer.messages(self._iter_entries()))
         if writer.entry_count != count:
             raise ValueError(
-                _(
+                self.env._(
                     "The writer wrote %(w)s entries of %(n)s.",
                     w=writer.entry_count,
                     n=count,
@@ -245,7 +247,7 @@ class G2PSimStatement(models.Model):
 
     def _iter_entries(self):
         """The statement's entries in id order, read in chunks (constant memory)."""
-        from odoo.addons.g2p_bank_simulator.mt940 import StatementEntry
+        from ..mt940 import StatementEntry
 
         cr = self.env.cr
         last_id = 0
@@ -292,7 +294,7 @@ class G2PSimStatement(models.Model):
         self.ensure_one()
         url = self._upload_url()
         if self.push_state == "done" or self.state != "done" or not url:
-            return _("Nothing to push.")
+            return self.env._("Nothing to push.")
         files = {
             "statement_file": (
                 f"{self.name}.mt940",
@@ -304,18 +306,20 @@ class G2PSimStatement(models.Model):
             response = requests.post(url, files=files, timeout=PUSH_TIMEOUT)
         except requests.RequestException as error:
             raise RetryableJobError(
-                _("Upload to %(u)s failed: %(e)s", u=url, e=error), seconds=30
+                self.env._("Upload to %(u)s failed: %(e)s", u=url, e=error), seconds=30
             ) from error
         if response.status_code >= 500 or response.status_code == 429:
             raise RetryableJobError(
-                _("Upload to %(u)s answered %(c)s.", u=url, c=response.status_code),
+                self.env._(
+                    "Upload to %(u)s answered %(c)s.", u=url, c=response.status_code
+                ),
                 seconds=30,
             )
         if response.status_code >= 400:
             self.write(
                 {
                     "push_state": "failed",
-                    "push_error": _(
+                    "push_error": self.env._(
                         "%(u)s refused the statement (%(c)s): %(t)s",
                         u=url,
                         c=response.status_code,
@@ -331,4 +335,4 @@ class G2PSimStatement(models.Model):
                 "push_error": False,
             }
         )
-        return _("Statement %(s)s pushed to %(u)s.", s=self.name, u=url)
+        return self.env._("Statement %(s)s pushed to %(u)s.", s=self.name, u=url)

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -40,4 +40,6 @@ class ResConfigSettings(models.TransientModel):
     def _check_g2p_sim_failure_rate(self):
         for settings in self:
             if not 0 <= settings.g2p_sim_failure_rate <= 100:
-                raise ValidationError(_("The failure rate is a percentage, 0 to 100."))
+                raise ValidationError(
+                    self.env._("The failure rate is a percentage, 0 to 100.")
+                )

@@ -43,7 +43,7 @@ class TestConcurrency(TransactionCase):
                 try:
                     result = func(env)
                     value = result if not hasattr(result, "ids") else result.ids
-                    cr.commit()
+                    cr.commit()  # pylint: disable=invalid-commit
                     return value
                 except OperationalError as error:
                     cr.rollback()
@@ -113,7 +113,7 @@ class TestConcurrency(TransactionCase):
                 )
             )
             cr.execute(SQL("DELETE FROM g2p_sim_account WHERE id = ANY(%s)", ids))
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     def _fund(self, amount):
         prog, _ben = self._numbers()
