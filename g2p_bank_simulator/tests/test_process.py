@@ -165,6 +165,26 @@ class TestProcessBatch(SimBankCase):
         self.assertTrue(all(len(r) <= 16 for r in refs))
         self.assertInvariants()
 
+    def test_beneficiary_account_in_another_currency_fails(self):
+        usd = self.env.ref("base.USD")
+        self._open("T-BEN-USD", currency=usd)
+        batch = self._initiate([self._payment("CUR-1", 7, self.block, "T-BEN-USD")])
+        with trap_jobs():
+            self.bank.process_batch(batch)
+        self.assertEqual(
+            (batch.payment_ids.status, batch.payment_ids.failure_reason),
+            ("failed", "CURRENCY_MISMATCH"),
+        )
+        self.assertEqual(
+            self._amounts(
+                self.env["g2p.sim.account"].search(
+                    [("account_number", "=", "T-BEN-USD")]
+                )
+            ),
+            (0, 0, 0),
+        )
+        self.assertInvariants()
+
     def test_long_reference_goes_to_narrative_5(self):
         long_ref = "BRIDGE-" + "7" * 30
         batch = self._initiate([self._payment(long_ref, 5, self.block, "T-BEN-CLOSED")])
