@@ -1,0 +1,171 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import fields
+from odoo.tools import SQL
+
+from .common import SimBankCase
+
+
+class TestFunds(SimBankCase):
+    def test_check_funds(self):
+        self.assertTrue(self.bank.check_funds("T-PROG-1", "EUR", Decimal("1000.00")))
+        self.assertTrue(self.bank.check_funds("T-PROG-1", "EUR", "999.99"))
+        self.assertFalse(self.bank.check_funds("T-PROG-1", "EUR", "1000.01"))
+        self.bank.block_funds("T-PROG-1", "EUR", 600)
+        self.assertFalse(self.bank.check_funds("T-PROG-1", "EUR", 500))
+        self.assertTrue(self.bank.check_funds("T-PROG-1", "EUR", 400))
+
+    def test_check_funds_errors(self):
+        self.assertBankError(
+            "ACCOUNT_NOT_FOUND", self.bank.check_funds, "NOPE", "EUR", 1
+        )
+        self.assertBankError(
+            "CURRENCY_MISMATCH", self.bank.check_funds, "T-PROG-1", "USD", 1
+        )
+        self._open("T-DORMANT", "10", state="dormant")
+        self.assertBankError(
+            "ACCOUNT_NOT_ACTIVE", self.bank.check_funds, "T-DORMANT", "EUR", 1
+        )
+        for bad in (0, -1, "abc", "1.001", "NaN", "Infinity", None, True, [1]):
+            with self.subTest(amount=bad):
+                self.assertBankError(
+                    "INVALID_AMOUNT", self.bank.check_funds, "T-PROG-1", "EUR", bad
+                )
+
+    def test_amount_precision_follows_currency(self):
+        jpy = self.env.ref("base.JPY")
+        jpy.active = True
+        self._open("T-JPY", "1000", currency=jpy)
+        self.assertTrue(self.bank.check_funds("T-JPY", "JPY", "1000"))
+        self.assertBankError(
+            "INVALID_AMOUNT", self.bank.check_funds, "T-JPY", "JPY", "1.5"
+        )
+
+    def test_block_funds(self):
+        block = self.bank.block_funds("T-PROG-1", "EUR", Decimal("250.50"))
+        self.assertEqual(block.state, "active")
+        self.assertLessEqual(len(block.reference), 16)
+        self.assertEqual(
+            self._amounts(self.program),
+            (Decimal("1000.00"), Decimal("250.50"), Decimal("749.50")),
+        )
+        self.assertEqual(self._block_amounts(block)[2], Decimal("250.50"))
+        self.assertInvariants()
+
+    def test_block_insufficient_funds(self):
+        self.bank.block_funds("T-PROG-1", "EUR", 999)
+        self.assertBankError(
+            "INSUFFICIENT_FUNDS", self.bank.block_funds, "T-PROG-1", "EUR", "1.01"
+        )
+        self.bank.block_funds("T-PROG-1", "EUR", 1)
+        self.assertEqual(self._amounts(self.program)[2], 0)
+        self.assertInvariants()
+
+    def test_block_errors(self):
+        self.assertBankError("ACCOUNT_NOT_FOUND", self.bank.block_funds, "X", "EUR", 1)
+        self.assertBankError(
+            "CURRENCY_MISMATCH", self.bank.block_funds, "T-PROG-1", "KES", 1
+        )
+        self.assertBankError(
+            "INVALID_AMOUNT", self.bank.block_funds, "T-PROG-1", "EUR", "0.00"
+        )
+        self.assertBankError(
+            "INVALID_REQUEST",
+            self.bank.block_funds,
+            "T-PROG-1",
+            "EUR",
+            1,
+            expiry_date=fields.Date.today() - timedelta(days=1),
+        )
+        self.assertBankError(
+            "INVALID_REQUEST", self.bank.block_funds, "T-PROG-1", "EUR", 1, "R" * 17
+        )
+
+    def test_block_reference_replay(self):
+        first = self.bank.block_funds(
+            "T-PROG-1", "EUR", "100.00", reference="PRG-BLK-1"
+        )
+        again = self.bank.block_funds("T-PROG-1", "EUR", "100", reference="PRG-BLK-1")
+        self.assertEqual(again, first)
+        self.assertEqual(self._amounts(self.program)[1], Decimal("100.00"))
+        self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.block_funds,
+            "T-PROG-1",
+            "EUR",
+            "101.00",
+            reference="PRG-BLK-1",
+        )
+        self._open("T-PROG-2", "500")
+        self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.block_funds,
+            "T-PROG-2",
+            "EUR",
+            "100.00",
+            reference="PRG-BLK-1",
+        )
+        self.assertInvariants()
+
+    def test_release_block(self):
+        block = self.bank.block_funds("T-PROG-1", "EUR", 300)
+        released = self.bank.release_block(block.reference)
+        self.assertEqual(released, block)
+        self.assertEqual(block.state, "released")
+        self.assertEqual(
+            self._amounts(self.program), (Decimal(1000), Decimal(0), Decimal(1000))
+        )
+        self.assertBankError(
+            "BLOCK_NOT_ACTIVE", self.bank.release_block, block.reference
+        )
+        self.assertBankError("BLOCK_NOT_FOUND", self.bank.release_block, "NOPE")
+        self.assertBankError("INVALID_REQUEST", self.bank.release_block, "")
+        self.assertInvariants()
+
+    def test_release_keeps_what_batches_reserved(self):
+        block = self.bank.block_funds("T-PROG-1", "EUR", 300)
+        batch = self.bank.initiate_payment([self._payment("R-1", "120.00", block)])
+        self.bank.release_block(block.reference)
+        # 180 free came back; 120 stays blocked for the batch, which still runs.
+        self.assertEqual(
+            self._amounts(self.program), (Decimal(1000), Decimal(120), Decimal(880))
+        )
+        self.bank.process_batch(batch)
+        self.assertEqual(batch.state, "done")
+        self.assertEqual(
+            self._amounts(self.program), (Decimal(880), Decimal(0), Decimal(880))
+        )
+        self.assertEqual(self._block_amounts(block), (Decimal(120), 0, 0, "released"))
+        self.assertInvariants()
+
+    def test_expired_blocks(self):
+        block = self.bank.block_funds(
+            "T-PROG-1", "EUR", 100, expiry_date=fields.Date.today()
+        )
+        # Time passes: the block's expiry date is now yesterday.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE g2p_sim_fund_block SET expiry_date = current_date - 1 "
+                "WHERE id = %s",
+                block.id,
+            )
+        )
+        block.invalidate_recordset()
+        self.assertBankError(
+            "BLOCK_NOT_ACTIVE",
+            self.bank.initiate_payment,
+            [self._payment("E-1", 10, block)],
+        )
+        self.bank._cron_expire_blocks()
+        self.assertEqual(block.state, "expired")
+        self.assertEqual(self._amounts(self.program)[1], 0)
+        self.assertInvariants()
+
+    def test_deposit(self):
+        entry = self.program.deposit("0.50", "TOPUP")
+        self.assertEqual(entry.mark, "C")
+        self.assertEqual(entry.customer_reference, "TOPUP")
+        self.assertEqual(self._amounts(self.program)[0], Decimal("1000.50"))
+        self.assertBankError("INVALID_AMOUNT", self.program.deposit, "-5")
+        self.assertInvariants()

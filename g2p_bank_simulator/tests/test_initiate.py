@@ -1,0 +1,185 @@
+from decimal import Decimal
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import SimBankCase
+
+
+class TestInitiatePayment(SimBankCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.block = cls.env["g2p.sim.bank"].block_funds("T-PROG-1", "EUR", "500.00")
+
+    def test_one_batch_one_job(self):
+        payments = [
+            self._payment("P-1", "100.00", self.block),
+            self._payment("P-2", Decimal("50.25"), self.block, "T-BEN-2"),
+            self._payment("P-3", 10, self.block, "T-BEN-3"),
+        ]
+        with trap_jobs() as trap:
+            batch = self.bank.initiate_payment(payments)
+            trap.assert_jobs_count(1)
+            trap.assert_enqueued_job(
+                self.bank.process_batch,
+                args=(batch,),
+                properties={
+                    "channel": "root.g2p_bank_simulator",
+                    "identity_key": f"g2p_sim_process_batch_{batch.id}_0",
+                },
+            )
+        self.assertEqual(batch.state, "pending")
+        self.assertEqual(batch.payment_count, 3)
+        self.assertEqual(Decimal(str(batch.amount_total)), Decimal("160.25"))
+        self.assertEqual(
+            batch.payment_ids.mapped("payment_reference_number"), ["P-3", "P-2", "P-1"]
+        )
+        self.assertEqual(set(batch.payment_ids.mapped("status")), {"pending"})
+        p1 = batch.payment_ids.filtered(lambda p: p.payment_reference_number == "P-1")
+        self.assertEqual(p1.narrative_4, "BEN-T-BEN-1")
+        self.assertEqual(p1.beneficiary_bank_code, "TESTBANK")
+        self.assertEqual(p1.account_id, self.program)
+        # Recorded, not executed: the money is reserved on the block, still blocked.
+        self.assertEqual(
+            self._block_amounts(self.block),
+            (Decimal(0), Decimal("160.25"), Decimal("500.00"), "active"),
+        )
+        self.assertEqual(self._amounts(self.program)[1], Decimal("500.00"))
+        self.assertInvariants()
+
+    def test_each_call_is_a_new_batch(self):
+        with trap_jobs():
+            first = self.bank.initiate_payment([self._payment("A-1", 1, self.block)])
+            second = self.bank.initiate_payment([self._payment("A-2", 1, self.block)])
+        self.assertNotEqual(first.name, second.name)
+
+    def test_full_replay_returns_the_batch(self):
+        payments = [
+            self._payment("F-1", "100.00", self.block),
+            self._payment("F-2", "20.00", self.block, "T-BEN-2"),
+        ]
+        with trap_jobs() as trap:
+            batch = self.bank.initiate_payment(payments)
+            before = self._snapshot()
+            replay = self.bank.initiate_payment(
+                [dict(p, payment_amount="100") for p in payments[:1]] + payments[1:]
+            )
+            self.assertEqual(replay, batch)
+            self.assertEqual(self._snapshot(), before)
+            trap.assert_jobs_count(1)
+        # After processing, a replay still answers with the same batch.
+        self.bank.process_batch(batch)
+        with trap_jobs() as trap:
+            self.assertEqual(
+                self.bank.initiate_payment(list(reversed(payments))), batch
+            )
+            trap.assert_jobs_count(0)
+        self.assertInvariants()
+
+    def test_mixed_or_changed_replay_is_rejected(self):
+        with trap_jobs():
+            self.bank.initiate_payment([self._payment("M-1", "100.00", self.block)])
+        error = self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.initiate_payment,
+            [
+                self._payment("M-1", "100.00", self.block),
+                self._payment("M-2", "10.00", self.block),
+            ],
+        )
+        self.assertIn("M-1", str(error))
+        self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.initiate_payment,
+            [self._payment("M-1", "100.01", self.block)],
+        )
+        self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.initiate_payment,
+            [self._payment("M-1", "100.00", self.block, "T-OTHER")],
+        )
+        self.assertInvariants()
+
+    def test_replay_across_batches_is_rejected(self):
+        with trap_jobs():
+            self.bank.initiate_payment([self._payment("X-1", 1, self.block)])
+            self.bank.initiate_payment([self._payment("X-2", 1, self.block)])
+        self.assertBankError(
+            "DUPLICATE_REFERENCE",
+            self.bank.initiate_payment,
+            [self._payment("X-1", 1, self.block), self._payment("X-2", 1, self.block)],
+        )
+
+    def test_block_cannot_be_overcommitted(self):
+        with trap_jobs():
+            self.bank.initiate_payment([self._payment("O-1", "300.00", self.block)])
+        # 200 left unreserved: 200.01 does not fit, even split over payments.
+        self.assertBankError(
+            "BLOCK_EXCEEDED",
+            self.bank.initiate_payment,
+            [
+                self._payment("O-2", "100.00", self.block),
+                self._payment("O-3", "100.01", self.block),
+            ],
+        )
+        with trap_jobs():
+            self.bank.initiate_payment([self._payment("O-4", "200.00", self.block)])
+        self.assertEqual(
+            self._block_amounts(self.block)[1:3], (Decimal(500), Decimal(500))
+        )
+        self.assertInvariants()
+
+    def test_validation_errors_write_nothing(self):
+        good = self._payment("V-0", 1, self.block)
+        other = self._open("T-PROG-2", "100")
+        other_block = self.bank.block_funds("T-PROG-2", "EUR", 50)
+        self._open("T-CLOSED", "100")
+        closed_block = self.bank.block_funds("T-CLOSED", "EUR", 50)
+        self.env["g2p.sim.account"].search(
+            [("account_number", "=", "T-CLOSED")]
+        ).state = "closed"
+        used = self.bank.block_funds("T-PROG-1", "EUR", 10)
+        self.bank.release_block(used.reference)
+        cases = {
+            "INVALID_REQUEST": [
+                [],
+                "not a list",
+                [good, "x"],
+                [good, dict(good)],
+                [dict(good, beneficiary_account_type="CASH")],
+                [dict(good, payment_reference_number="")],
+                [{k: v for k, v in good.items() if k != "beneficiary_account"}],
+                [{k: v for k, v in good.items() if k != "payment_amount"}],
+                [dict(good, payment_reference_number="R" * 65)],
+                [dict(good, narrative_1=["not", "text"])],
+            ],
+            "INVALID_AMOUNT": [
+                [dict(good, payment_amount=0)],
+                [dict(good, payment_amount="-1")],
+                [dict(good, payment_amount="1.001")],
+                [dict(good, payment_amount="abc")],
+            ],
+            "ACCOUNT_NOT_FOUND": [[dict(good, remitting_account="NOPE")]],
+            "ACCOUNT_NOT_ACTIVE": [[self._payment("V-1", 1, closed_block)]],
+            "CURRENCY_MISMATCH": [[dict(good, remitting_account_currency="USD")]],
+            "BLOCK_NOT_FOUND": [
+                [dict(good, funds_blocked_reference_number="NOPE")],
+                # A block of another account.
+                [dict(good, funds_blocked_reference_number=other_block.reference)],
+            ],
+            "BLOCK_NOT_ACTIVE": [[self._payment("V-2", 1, used)]],
+            "BLOCK_EXCEEDED": [[dict(good, payment_amount="500.01")]],
+        }
+        self.assertTrue(other)
+        for code, requests in cases.items():
+            for request in requests:
+                with self.subTest(code=code, request=str(request)[:80]):
+                    # A valid payment first: an error in any one writes nothing.
+                    self.assertBankError(
+                        code,
+                        self.bank.initiate_payment,
+                        request
+                        if not isinstance(request, list) or not request
+                        else [self._payment("V-OK", 1, self.block), *request],
+                    )
+        self.assertInvariants()
