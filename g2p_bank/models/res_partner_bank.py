@@ -1,0 +1,324 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from ..tools import account_numbers
+
+WALLET_TYPES = ("mobile_wallet", "email_wallet")
+# Keys of a write that can change the account number, the IBAN or the duplicate check.
+NUMBER_KEYS = {"acc_number", "g2p_iban", "g2p_phone", "g2p_email", "g2p_account_type"}
+IBAN_KEYS = {"acc_number", "g2p_bank_code", "bank_id", "partner_id", "g2p_account_type"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ResPartnerBank(models.Model):
+    _inherit = "res.partner.bank"
+
+    g2p_account_type = fields.Selection(
+        [
+            ("bank_account", "Bank account"),
+            ("mobile_wallet", "Mobile wallet"),
+            ("email_wallet", "Email wallet"),
+        ],
+        string="Account type",
+        required=True,
+        default="bank_account",
+    )
+    g2p_bank_code = fields.Char(
+        string="Bank code",
+        help="National bank code (e.g. the German BLZ): with the account number and "
+        "the bank's country it gives the IBAN in countries that use IBANs.",
+    )
+    g2p_branch_code = fields.Char(string="Branch code")
+    g2p_iban = fields.Char(
+        string="IBAN",
+        copy=False,
+        help="Validated IBAN in compact form. Given, typed as the account number, or "
+        "derived from the country, bank code and account number.",
+    )
+    g2p_wallet_provider = fields.Char(string="Wallet provider")
+    g2p_phone = fields.Char(string="Wallet phone")
+    g2p_email = fields.Char(string="Wallet email")
+    g2p_holder_name = fields.Char(
+        related="acc_holder_name", readonly=False, string="Holder name"
+    )
+    g2p_is_primary = fields.Boolean(string="Primary", copy=False)
+    g2p_state = fields.Selection(
+        [("unverified", "Unverified"), ("verified", "Verified"), ("closed", "Closed")],
+        string="Status",
+        required=True,
+        default="unverified",
+        copy=False,
+    )
+    g2p_financial_address = fields.Char(
+        string="Financial address",
+        compute="_compute_g2p_financial_address",
+        store=True,
+        index=True,
+        help="How payment systems address this account: <account>@<BIC> for bank "
+        "accounts, <phone>@<provider> or <email>@<provider> for wallets.",
+    )
+
+    @api.depends(
+        "g2p_account_type",
+        "g2p_iban",
+        "sanitized_acc_number",
+        "bank_id.bic",
+        "g2p_wallet_provider",
+        "g2p_phone",
+        "g2p_email",
+    )
+    def _compute_g2p_financial_address(self):
+        for acc in self:
+            provider = re.sub(r"\s+", "", acc.g2p_wallet_provider or "").lower()
+            if acc.g2p_account_type == "mobile_wallet":
+                address = f"{acc.g2p_phone}@{provider}"
+            elif acc.g2p_account_type == "email_wallet":
+                address = f"{acc.g2p_email}@{provider}"
+            else:
+                number = acc.g2p_iban or acc.sanitized_acc_number
+                address = f"{number}@{acc.bank_id.bic}" if acc.bank_id.bic else number
+            acc.g2p_financial_address = address
+
+    @api.constrains(
+        "g2p_account_type", "g2p_wallet_provider", "g2p_phone", "g2p_email"
+    )
+    def _check_g2p_wallet(self):
+        for acc in self.filtered(lambda a: a.g2p_account_type in WALLET_TYPES):
+            if not acc.g2p_wallet_provider:
+                raise ValidationError(
+                    _(
+                        "The wallet %(number)s needs a wallet provider (e.g. the mobile "
+                        "money operator).",
+                        number=acc.acc_number,
+                    )
+                )
+            if acc.g2p_account_type == "mobile_wallet" and not acc.g2p_phone:
+                raise ValidationError(
+                    _("A mobile wallet needs the phone number it is registered to.")
+                )
+            if acc.g2p_account_type == "email_wallet" and not _EMAIL.match(
+                acc.g2p_email or ""
+            ):
+                raise ValidationError(
+                    _("An email wallet needs a valid email address it is registered to.")
+                )
+
+    @api.constrains("g2p_is_primary", "g2p_state")
+    def _check_g2p_closed_not_primary(self, forced=False):
+        closed = self.filtered(
+            lambda a: forced or (a.g2p_is_primary and a.g2p_state == "closed")
+        )
+        if closed:
+            raise ValidationError(
+                _(
+                    "The account %(number)s is closed and cannot be the primary "
+                    "account: choose an open account as primary.",
+                    number=closed[0].acc_number,
+                )
+            )
+
+    def init(self):
+        # The last line of defence for "one active primary account per registrant",
+        # whatever path (bulk write, concurrent request) sets the flag.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_bank_g2p_one_primary "
+                "ON res_partner_bank (partner_id) WHERE g2p_is_primary AND active"
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._g2p_prepare_vals(vals)
+        self._g2p_check_duplicates(
+            [(vals.get("partner_id"), vals.get("acc_number")) for vals in vals_list]
+        )
+        self.env["g2p.bank.account.primary"]._prepare_create(vals_list)
+        accounts = super().create(vals_list)
+        accounts._g2p_sync_numbers(derive=True)
+        self.env["g2p.bank.account.audit"]._log_added(accounts)
+        return accounts
+
+    def write(self, vals):
+        vals = dict(vals)
+        self._g2p_prepare_vals(vals, for_write=True)
+        if vals.get("g2p_state") == "closed" or vals.get("active") is False:
+            vals.setdefault("g2p_is_primary", False)
+        if NUMBER_KEYS & vals.keys() or "partner_id" in vals:
+            self._g2p_check_duplicates(
+                [
+                    (vals.get("partner_id", acc.partner_id.id), acc._g2p_number(vals))
+                    for acc in self
+                ],
+                exclude=self,
+            )
+        if vals.get("g2p_is_primary"):
+            self.env["g2p.bank.account.primary"]._prepare_write(self, vals)
+        audit = self.env["g2p.bank.account.audit"]
+        before = audit._snapshot(self)
+        result = super().write(vals)
+        if (NUMBER_KEYS | IBAN_KEYS) & vals.keys():
+            self._g2p_sync_numbers(derive=bool(IBAN_KEYS & vals.keys()))
+        audit._log_changes(self, before)
+        return result
+
+    def unlink(self):
+        self.env["g2p.bank.account.audit"]._log_removed(self)
+        return super().unlink()
+
+    @api.model
+    def _g2p_prepare_vals(self, vals, for_write=False):
+        """Normalise what was typed and validate IBANs before anything is written."""
+        if vals.get("g2p_iban"):
+            vals["g2p_iban"] = self._g2p_normalise_iban(vals["g2p_iban"])
+        number = vals.get("acc_number")
+        if number and account_numbers.looks_like_iban(number):
+            vals["acc_number"] = self._g2p_normalise_iban(number)
+            vals["g2p_iban"] = vals.get("g2p_iban") or vals["acc_number"]
+        elif for_write and "acc_number" in vals and "g2p_iban" not in vals:
+            vals["g2p_iban"] = False  # a new local number: the old IBAN is stale
+        if "g2p_phone" in vals:
+            vals["g2p_phone"] = account_numbers.normalise_phone(vals["g2p_phone"]) or False
+        if "g2p_email" in vals:
+            vals["g2p_email"] = (vals["g2p_email"] or "").strip().lower() or False
+        if for_write:
+            return
+        acc_type = vals.get("g2p_account_type") or self.env.context.get(
+            "default_g2p_account_type", "bank_account"
+        )
+        if acc_type in WALLET_TYPES:
+            wallet_id = vals.get("g2p_phone" if acc_type == "mobile_wallet" else "g2p_email")
+            if not wallet_id:
+                raise ValidationError(
+                    _("A mobile wallet needs the phone number it is registered to.")
+                    if acc_type == "mobile_wallet"
+                    else _("An email wallet needs a valid email address it is registered to.")
+                )
+            vals["acc_number"] = wallet_id
+        elif not vals.get("acc_number") and vals.get("g2p_iban"):
+            vals["acc_number"] = vals["g2p_iban"]
+
+    @api.model
+    def _g2p_normalise_iban(self, iban):
+        """The compact IBAN, or an error telling the registrar what is wrong."""
+        exc_mod = account_numbers.exceptions
+        try:
+            return account_numbers.normalise_iban(iban)
+        except exc_mod.InvalidChecksumDigits as exc:
+            msg = _(
+                "The IBAN %(iban)s is not valid: its check digits do not match the "
+                "rest of the number. Please check it for typing errors.",
+                iban=iban,
+            )
+        except exc_mod.InvalidLength as exc:
+            msg = _(
+                "The IBAN %(iban)s is not valid: it has the wrong length for its "
+                "country.",
+                iban=iban,
+            )
+        except exc_mod.InvalidCountryCode as exc:
+            msg = _(
+                "The IBAN %(iban)s is not valid: it must start with the code of a "
+                "country that uses IBANs (e.g. DE, FR, GB).",
+                iban=iban,
+            )
+        except account_numbers.SchwiftyException as exc:
+            msg = _("The IBAN %(iban)s is not valid: %(reason)s.", iban=iban, reason=exc)
+        raise ValidationError(msg) from exc
+
+    def _g2p_number(self, vals):
+        """The account number this account will have once ``vals`` is written."""
+        self.ensure_one()
+        acc_type = vals.get("g2p_account_type", self.g2p_account_type)
+        if acc_type == "mobile_wallet":
+            return vals.get("g2p_phone", self.g2p_phone)
+        if acc_type == "email_wallet":
+            return vals.get("g2p_email", self.g2p_email)
+        return vals.get("acc_number", self.acc_number)
+
+    @api.model
+    def _g2p_check_duplicates(self, pairs, exclude=None):
+        """Refuse the same account number twice on one registrant, with a clear
+        message (Odoo's unique constraint would only say "must be unique")."""
+        seen = set()
+        for partner_id, number in pairs:
+            key = (partner_id, account_numbers.compact(number))
+            if not partner_id or not key[1]:
+                continue
+            if key in seen:
+                raise self._g2p_duplicate_error(*key)
+            seen.add(key)
+        if not seen:
+            return
+        domain = [
+            ("partner_id", "in", list({key[0] for key in seen})),
+            ("sanitized_acc_number", "in", list({key[1] for key in seen})),
+        ]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        # sudo: archived or unreadable accounts count too, like the SQL constraint.
+        existing = self.sudo().with_context(active_test=False).search_fetch(
+            domain, ["partner_id", "sanitized_acc_number"]
+        )
+        for acc in existing:
+            if (acc.partner_id.id, acc.sanitized_acc_number) in seen:
+                raise self._g2p_duplicate_error(acc.partner_id.id, acc.acc_number)
+
+    def _g2p_duplicate_error(self, partner_id, number):
+        return ValidationError(
+            _(
+                "%(name)s already has the account %(number)s: an account can be "
+                "registered only once per registrant (look among closed and archived "
+                "accounts too).",
+                name=self.env["res.partner"].sudo().browse(partner_id).name,
+                number=number,
+            )
+        )
+
+    def _g2p_sync_numbers(self, derive=True):
+        """Keep wallet numbers equal to their phone/email, and fill the IBAN of bank
+        accounts typed as IBANs or derivable from country + bank code + account."""
+        for acc in self:
+            updates = {}
+            if acc.g2p_account_type in WALLET_TYPES:
+                number = acc._g2p_number({})
+                if number and number != acc.acc_number:
+                    updates["acc_number"] = number
+            elif account_numbers.looks_like_iban(acc.acc_number):
+                if acc.g2p_iban != acc.acc_number:
+                    updates["g2p_iban"] = acc.acc_number
+            elif derive and acc.g2p_bank_code and acc.acc_number:
+                iban = acc._g2p_derived_iban()
+                if iban and iban != acc.g2p_iban:
+                    updates["g2p_iban"] = iban
+            if updates:
+                # The parent's write: these values are already validated and the
+                # audit of the calling create/write reports them.
+                super(ResPartnerBank, acc).write(updates)
+
+    def _g2p_derived_iban(self):
+        """The IBAN from the bank's (else the holder's) country, or False when that
+        country does not use IBANs."""
+        self.ensure_one()
+        country = self.bank_id.country.code or self.partner_id.country_id.code
+        if not account_numbers.country_uses_iban(country):
+            return False
+        try:
+            return account_numbers.generate_iban(
+                country, self.g2p_bank_code, self.acc_number
+            )
+        except account_numbers.SchwiftyException as exc:
+            raise ValidationError(
+                _(
+                    "No valid IBAN can be made from the bank code %(bank_code)s and the "
+                    "account number %(number)s in %(country)s: %(reason)s.",
+                    bank_code=self.g2p_bank_code,
+                    number=self.acc_number,
+                    country=country,
+                    reason=exc,
+                )
+            ) from exc
