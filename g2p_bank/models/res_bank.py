@@ -41,18 +41,36 @@ class ResBank(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._g2p_normalise_bic_vals(vals)
+        self._g2p_check_bics(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
-        self._g2p_normalise_bic_vals(vals)
+        self._g2p_check_bics([vals], exclude=self)
         return super().write(vals)
 
     @api.model
-    def _g2p_normalise_bic_vals(self, vals):
-        if vals.get("bic"):
-            vals["bic"] = self._g2p_normalise_bic(vals["bic"])
+    def _g2p_check_bics(self, vals_list, exclude=None):
+        """Normalise the BICs of ``vals_list``; refuse one that another bank has."""
+        bics = []
+        for vals in vals_list:
+            if vals.get("bic"):
+                vals["bic"] = self._g2p_normalise_bic(vals["bic"])
+                bics.append(vals["bic"])
+        if not bics:
+            return
+        domain = [("bic", "in", bics)]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        taken = self.with_context(active_test=False).search_fetch(domain, ["name", "bic"])
+        if taken or len(set(bics)) < len(bics):
+            raise ValidationError(
+                _(
+                    "A bank with the BIC %(bic)s is already registered%(bank)s: use it "
+                    "instead of creating another one.",
+                    bic=taken[:1].bic or bics[0],
+                    bank=f" ({taken[:1].name})" if taken else "",
+                )
+            )
 
     @api.model
     def _g2p_normalise_bic(self, bic):

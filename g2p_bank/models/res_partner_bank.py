@@ -208,27 +208,24 @@ class ResPartnerBank(models.Model):
         exc_mod = account_numbers.exceptions
         try:
             return account_numbers.normalise_iban(iban)
-        except exc_mod.InvalidChecksumDigits as exc:
-            msg = _(
-                "The IBAN %(iban)s is not valid: its check digits do not match the "
-                "rest of the number. Please check it for typing errors.",
-                iban=iban,
-            )
-        except exc_mod.InvalidLength as exc:
-            msg = _(
-                "The IBAN %(iban)s is not valid: it has the wrong length for its "
-                "country.",
-                iban=iban,
-            )
-        except exc_mod.InvalidCountryCode as exc:
-            msg = _(
-                "The IBAN %(iban)s is not valid: it must start with the code of a "
-                "country that uses IBANs (e.g. DE, FR, GB).",
-                iban=iban,
-            )
         except account_numbers.SchwiftyException as exc:
-            msg = _("The IBAN %(iban)s is not valid: %(reason)s.", iban=iban, reason=exc)
-        raise ValidationError(msg) from exc
+            if isinstance(exc, exc_mod.InvalidChecksumDigits):
+                reason = _(
+                    "its check digits do not match the rest of the number. Please "
+                    "check it for typing errors"
+                )
+            elif isinstance(exc, exc_mod.InvalidLength):
+                reason = _("it has the wrong length for its country")
+            elif isinstance(exc, exc_mod.InvalidCountryCode):
+                reason = _(
+                    "it must start with the code of a country that uses IBANs "
+                    "(e.g. DE, FR, GB)"
+                )
+            else:
+                reason = str(exc)
+            raise ValidationError(
+                _("The IBAN %(iban)s is not valid: %(reason)s.", iban=iban, reason=reason)
+            ) from exc
 
     def _g2p_number(self, vals):
         """The account number this account will have once ``vals`` is written."""
