@@ -1,6 +1,6 @@
 {
     "name": "G2P Bank",
-    "summary": "Registrants (individuals and groups) with validated bank and wallet accounts",
+    "summary": "Registrants with validated bank and wallet accounts",
     "version": "18.0.1.0.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",

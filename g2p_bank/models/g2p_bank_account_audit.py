@@ -14,7 +14,7 @@ class G2pBankAccountAudit(models.AbstractModel):
     _name = "g2p.bank.account.audit"
     _description = "Bank account audit trail"
 
-    TRACKED_FIELDS = [
+    TRACKED_FIELDS = (
         "acc_number",
         "g2p_iban",
         "g2p_account_type",
@@ -29,7 +29,7 @@ class G2pBankAccountAudit(models.AbstractModel):
         "g2p_state",
         "g2p_is_primary",
         "active",
-    ]
+    )
 
     @api.model
     def _registrant_accounts(self, accounts):
@@ -46,7 +46,9 @@ class G2pBankAccountAudit(models.AbstractModel):
 
     @api.model
     def _log_changes(self, accounts, before):
-        col_info = accounts.fields_get(self.TRACKED_FIELDS, attributes=["type", "selection"])
+        col_info = accounts.fields_get(
+            self.TRACKED_FIELDS, attributes=["type", "selection"]
+        )
         Tracking = self.env["mail.tracking.value"]
         for acc in accounts.filtered(lambda a: a.id in before):
             old_values = before[acc.id]
@@ -91,7 +93,9 @@ class G2pBankAccountAudit(models.AbstractModel):
 
     @api.model
     def _describe(self, acc):
-        type_label = dict(acc._fields["g2p_account_type"]._description_selection(self.env))
+        type_label = dict(
+            acc._fields["g2p_account_type"]._description_selection(self.env)
+        )
         state_label = dict(acc._fields["g2p_state"]._description_selection(self.env))
         return _(
             "%(type)s %(address)s, %(state)s%(primary)s",

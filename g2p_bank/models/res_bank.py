@@ -61,7 +61,9 @@ class ResBank(models.Model):
         domain = [("bic", "in", bics)]
         if exclude:
             domain.append(("id", "not in", exclude.ids))
-        taken = self.with_context(active_test=False).search_fetch(domain, ["name", "bic"])
+        taken = self.with_context(active_test=False).search_fetch(
+            domain, ["name", "bic"]
+        )
         if taken or len(set(bics)) < len(bics):
             raise ValidationError(
                 _(
@@ -149,7 +151,7 @@ class ResBank(models.Model):
         return by_bic.get(bic) if bic else by_key.get(key)
 
     def _g2p_complete_or_insert(self, found, missing):
-        by_bic, by_key = found
+        by_key = found[1]
         to_insert = {}
         for bic, key, name in missing:
             if bic and key in by_key and not by_key[key].bic:
@@ -166,7 +168,16 @@ class ResBank(models.Model):
         now = fields.Datetime.now()
         uid = self.env.uid
         rows = [
-            SQL("(%s, %s, %s, TRUE, %s, %s, %s, %s)", name, bic or None, key, uid, now, uid, now)
+            SQL(
+                "(%s, %s, %s, TRUE, %s, %s, %s, %s)",
+                name,
+                bic or None,
+                key,
+                uid,
+                now,
+                uid,
+                now,
+            )
             for bic, key, name in to_insert.values()
         ]
         self.env.cr.execute(

@@ -48,7 +48,7 @@ class ResPartner(models.Model):
         help="The active, not closed account flagged primary: where payments go.",
     )
 
-    _sql_constraints = [
+    _sql_constraints = [  # noqa: RUF012
         (
             "g2p_functional_id_uniq",
             "unique(g2p_functional_id)",
@@ -135,8 +135,10 @@ class ResPartner(models.Model):
         domain = [("g2p_functional_id", "in", list(seen))]
         if exclude:
             domain.append(("id", "not in", exclude.ids))
-        taken = self.with_context(active_test=False).sudo().search_fetch(
-            domain, ["g2p_functional_id", "name"], limit=1
+        taken = (
+            self.with_context(active_test=False)
+            .sudo()
+            .search_fetch(domain, ["g2p_functional_id", "name"], limit=1)
         )
         if taken:
             raise ValidationError(
@@ -154,7 +156,9 @@ class ResPartner(models.Model):
         return self.browse(
             [
                 partner.group_head_id.id
-                if partner.is_group and partner.g2p_pay_via_head and partner.group_head_id
+                if partner.is_group
+                and partner.g2p_pay_via_head
+                and partner.group_head_id
                 else partner.id
                 for partner in self
             ]

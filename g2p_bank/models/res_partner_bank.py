@@ -5,12 +5,11 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools import account_numbers
+from .g2p_bank_account_number import EMAIL_RE, WALLET_TYPES
 
-WALLET_TYPES = ("mobile_wallet", "email_wallet")
 # Keys of a write that can change the account number, the IBAN or the duplicate check.
 NUMBER_KEYS = {"acc_number", "g2p_iban", "g2p_phone", "g2p_email", "g2p_account_type"}
 IBAN_KEYS = {"acc_number", "g2p_bank_code", "bank_id", "partner_id", "g2p_account_type"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ResPartnerBank(models.Model):
@@ -82,29 +81,24 @@ class ResPartnerBank(models.Model):
                 address = f"{number}@{acc.bank_id.bic}" if acc.bank_id.bic else number
             acc.g2p_financial_address = address
 
-    @api.constrains(
-        "g2p_account_type", "g2p_wallet_provider", "g2p_phone", "g2p_email"
-    )
+    @api.constrains("g2p_account_type", "g2p_wallet_provider", "g2p_phone", "g2p_email")
     def _check_g2p_wallet(self):
+        rules = self.env["g2p.bank.account.number"]
         for acc in self.filtered(lambda a: a.g2p_account_type in WALLET_TYPES):
             if not acc.g2p_wallet_provider:
                 raise ValidationError(
                     _(
-                        "The wallet %(number)s needs a wallet provider (e.g. the mobile "
-                        "money operator).",
+                        "The wallet %(number)s needs a wallet provider (e.g. the "
+                        "mobile money operator).",
                         number=acc.acc_number,
                     )
                 )
             if acc.g2p_account_type == "mobile_wallet" and not acc.g2p_phone:
-                raise ValidationError(
-                    _("A mobile wallet needs the phone number it is registered to.")
-                )
-            if acc.g2p_account_type == "email_wallet" and not _EMAIL.match(
+                raise rules._wallet_error(acc.g2p_account_type)
+            if acc.g2p_account_type == "email_wallet" and not EMAIL_RE.match(
                 acc.g2p_email or ""
             ):
-                raise ValidationError(
-                    _("An email wallet needs a valid email address it is registered to.")
-                )
+                raise rules._wallet_error(acc.g2p_account_type)
 
     @api.constrains("g2p_is_primary", "g2p_state")
     def _check_g2p_closed_not_primary(self, forced=False):
@@ -132,9 +126,10 @@ class ResPartnerBank(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        rules = self.env["g2p.bank.account.number"]
         for vals in vals_list:
-            self._g2p_prepare_vals(vals)
-        self._g2p_check_duplicates(
+            rules._prepare_vals(vals)
+        rules._check_duplicates(
             [(vals.get("partner_id"), vals.get("acc_number")) for vals in vals_list]
         )
         self.env["g2p.bank.account.primary"]._prepare_create(vals_list)
@@ -145,11 +140,12 @@ class ResPartnerBank(models.Model):
 
     def write(self, vals):
         vals = dict(vals)
-        self._g2p_prepare_vals(vals, for_write=True)
+        rules = self.env["g2p.bank.account.number"]
+        rules._prepare_vals(vals, for_write=True)
         if vals.get("g2p_state") == "closed" or vals.get("active") is False:
             vals.setdefault("g2p_is_primary", False)
         if NUMBER_KEYS & vals.keys() or "partner_id" in vals:
-            self._g2p_check_duplicates(
+            rules._check_duplicates(
                 [
                     (vals.get("partner_id", acc.partner_id.id), acc._g2p_number(vals))
                     for acc in self
@@ -170,63 +166,6 @@ class ResPartnerBank(models.Model):
         self.env["g2p.bank.account.audit"]._log_removed(self)
         return super().unlink()
 
-    @api.model
-    def _g2p_prepare_vals(self, vals, for_write=False):
-        """Normalise what was typed and validate IBANs before anything is written."""
-        if vals.get("g2p_iban"):
-            vals["g2p_iban"] = self._g2p_normalise_iban(vals["g2p_iban"])
-        number = vals.get("acc_number")
-        if number and account_numbers.looks_like_iban(number):
-            vals["acc_number"] = self._g2p_normalise_iban(number)
-            vals["g2p_iban"] = vals.get("g2p_iban") or vals["acc_number"]
-        elif for_write and "acc_number" in vals and "g2p_iban" not in vals:
-            vals["g2p_iban"] = False  # a new local number: the old IBAN is stale
-        if "g2p_phone" in vals:
-            vals["g2p_phone"] = account_numbers.normalise_phone(vals["g2p_phone"]) or False
-        if "g2p_email" in vals:
-            vals["g2p_email"] = (vals["g2p_email"] or "").strip().lower() or False
-        if for_write:
-            return
-        acc_type = vals.get("g2p_account_type") or self.env.context.get(
-            "default_g2p_account_type", "bank_account"
-        )
-        if acc_type in WALLET_TYPES:
-            wallet_id = vals.get("g2p_phone" if acc_type == "mobile_wallet" else "g2p_email")
-            if not wallet_id:
-                raise ValidationError(
-                    _("A mobile wallet needs the phone number it is registered to.")
-                    if acc_type == "mobile_wallet"
-                    else _("An email wallet needs a valid email address it is registered to.")
-                )
-            vals["acc_number"] = wallet_id
-        elif not vals.get("acc_number") and vals.get("g2p_iban"):
-            vals["acc_number"] = vals["g2p_iban"]
-
-    @api.model
-    def _g2p_normalise_iban(self, iban):
-        """The compact IBAN, or an error telling the registrar what is wrong."""
-        exc_mod = account_numbers.exceptions
-        try:
-            return account_numbers.normalise_iban(iban)
-        except account_numbers.SchwiftyException as exc:
-            if isinstance(exc, exc_mod.InvalidChecksumDigits):
-                reason = _(
-                    "its check digits do not match the rest of the number. Please "
-                    "check it for typing errors"
-                )
-            elif isinstance(exc, exc_mod.InvalidLength):
-                reason = _("it has the wrong length for its country")
-            elif isinstance(exc, exc_mod.InvalidCountryCode):
-                reason = _(
-                    "it must start with the code of a country that uses IBANs "
-                    "(e.g. DE, FR, GB)"
-                )
-            else:
-                reason = str(exc)
-            raise ValidationError(
-                _("The IBAN %(iban)s is not valid: %(reason)s.", iban=iban, reason=reason)
-            ) from exc
-
     def _g2p_number(self, vals):
         """The account number this account will have once ``vals`` is written."""
         self.ensure_one()
@@ -236,45 +175,6 @@ class ResPartnerBank(models.Model):
         if acc_type == "email_wallet":
             return vals.get("g2p_email", self.g2p_email)
         return vals.get("acc_number", self.acc_number)
-
-    @api.model
-    def _g2p_check_duplicates(self, pairs, exclude=None):
-        """Refuse the same account number twice on one registrant, with a clear
-        message (Odoo's unique constraint would only say "must be unique")."""
-        seen = set()
-        for partner_id, number in pairs:
-            key = (partner_id, account_numbers.compact(number))
-            if not partner_id or not key[1]:
-                continue
-            if key in seen:
-                raise self._g2p_duplicate_error(*key)
-            seen.add(key)
-        if not seen:
-            return
-        domain = [
-            ("partner_id", "in", list({key[0] for key in seen})),
-            ("sanitized_acc_number", "in", list({key[1] for key in seen})),
-        ]
-        if exclude:
-            domain.append(("id", "not in", exclude.ids))
-        # sudo: archived or unreadable accounts count too, like the SQL constraint.
-        existing = self.sudo().with_context(active_test=False).search_fetch(
-            domain, ["partner_id", "sanitized_acc_number"]
-        )
-        for acc in existing:
-            if (acc.partner_id.id, acc.sanitized_acc_number) in seen:
-                raise self._g2p_duplicate_error(acc.partner_id.id, acc.acc_number)
-
-    def _g2p_duplicate_error(self, partner_id, number):
-        return ValidationError(
-            _(
-                "%(name)s already has the account %(number)s: an account can be "
-                "registered only once per registrant (look among closed and archived "
-                "accounts too).",
-                name=self.env["res.partner"].sudo().browse(partner_id).name,
-                number=number,
-            )
-        )
 
     def _g2p_sync_numbers(self, derive=True):
         """Keep wallet numbers equal to their phone/email, and fill the IBAN of bank
@@ -302,20 +202,6 @@ class ResPartnerBank(models.Model):
         country does not use IBANs."""
         self.ensure_one()
         country = self.bank_id.country.code or self.partner_id.country_id.code
-        if not account_numbers.country_uses_iban(country):
-            return False
-        try:
-            return account_numbers.generate_iban(
-                country, self.g2p_bank_code, self.acc_number
-            )
-        except account_numbers.SchwiftyException as exc:
-            raise ValidationError(
-                _(
-                    "No valid IBAN can be made from the bank code %(bank_code)s and the "
-                    "account number %(number)s in %(country)s: %(reason)s.",
-                    bank_code=self.g2p_bank_code,
-                    number=self.acc_number,
-                    country=country,
-                    reason=exc,
-                )
-            ) from exc
+        return self.env["g2p.bank.account.number"]._derive_iban(
+            country, self.g2p_bank_code, self.acc_number
+        )

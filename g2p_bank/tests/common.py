@@ -20,7 +20,9 @@ class G2pBankCase(TransactionCase):
             {"name": "Test Bank Kenya", "bic": "TESTKENA", "country": cls.kenya.id}
         )
         cls.registrar = new_test_user(
-            cls.env, login="t_registrar", groups="base.group_user,g2p_bank.group_registrar"
+            cls.env,
+            login="t_registrar",
+            groups="base.group_user,g2p_bank.group_registrar",
         )
         cls.registry_admin = new_test_user(
             cls.env,

@@ -11,7 +11,9 @@ class TestAccessRights(G2pBankCase):
         # Odoo gives new internal users "Contact Creation": the registry must still
         # keep them away from registrants.
         cls.internal = new_test_user(
-            cls.env, login="t_internal", groups="base.group_user,base.group_partner_manager"
+            cls.env,
+            login="t_internal",
+            groups="base.group_user,base.group_partner_manager",
         )
         cls.account = cls.create_account(acc_number="4711")
 
@@ -23,7 +25,9 @@ class TestAccessRights(G2pBankCase):
             {"partner_id": person.id, "acc_number": "123"}
         )
         account.g2p_state = "verified"
-        bank = self.Bank.with_user(self.registrar)._g2p_lookup_or_create(name="Reg Bank")
+        bank = self.Bank.with_user(self.registrar)._g2p_lookup_or_create(
+            name="Reg Bank"
+        )
         self.assertTrue(bank)
         with self.assertRaises(AccessError):
             person.unlink()
@@ -44,7 +48,9 @@ class TestAccessRights(G2pBankCase):
         with self.assertRaises(AccessError):
             Partner.create({"name": "Sneaky", "is_registrant": True})
         with self.assertRaises(AccessError):
-            Partner.with_context(default_is_registrant=True).create({"name": "Sneaky 2"})
+            Partner.with_context(default_is_registrant=True).create(
+                {"name": "Sneaky 2"}
+            )
         with self.assertRaises(AccessError):
             self.person.with_user(self.internal).name = "Renamed"
         with self.assertRaises(AccessError):
@@ -56,7 +62,9 @@ class TestAccessRights(G2pBankCase):
         with self.assertRaises(AccessError):
             self.account.with_user(self.internal).g2p_state = "closed"
         # Reading stays open, and ordinary contacts are unaffected.
-        self.assertEqual(self.person.with_user(self.internal).g2p_functional_id, "T-PERSON-1")
+        self.assertEqual(
+            self.person.with_user(self.internal).g2p_functional_id, "T-PERSON-1"
+        )
         self.assertTrue(Partner.create({"name": "Supplier"}))
 
     def test_registry_admin_has_full_rights(self):

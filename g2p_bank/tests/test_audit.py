@@ -56,9 +56,13 @@ class TestAuditTrail(G2pBankCase):
         new = self._messages(person) - before
         changes = [self._changes(message) for message in new]
         wallet_change = next(c for c in changes if "g2p_account_type" in c)
-        self.assertEqual(wallet_change["g2p_account_type"], ("Bank account", "Mobile wallet"))
+        self.assertEqual(
+            wallet_change["g2p_account_type"], ("Bank account", "Mobile wallet")
+        )
         self.assertEqual(wallet_change["acc_number"], ("2", "+254700000009"))
-        primary_changes = [c["g2p_is_primary"] for c in changes if "g2p_is_primary" in c]
+        primary_changes = [
+            c["g2p_is_primary"] for c in changes if "g2p_is_primary" in c
+        ]
         self.assertCountEqual(primary_changes, [(True, False), (False, True)])
         self.assertFalse(first.g2p_is_primary)
 
@@ -74,4 +78,6 @@ class TestAuditTrail(G2pBankCase):
     def test_no_audit_for_accounts_of_ordinary_contacts(self):
         company = self.Partner.create({"name": "Supplier", "is_company": True})
         self.create_account(partner=company, acc_number="4711")
-        self.assertFalse(self._messages(company).filtered(lambda m: "Bank account" in m.body))
+        self.assertFalse(
+            self._messages(company).filtered(lambda m: "Bank account" in m.body)
+        )

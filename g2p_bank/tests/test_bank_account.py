@@ -25,7 +25,9 @@ class TestBankAccount(G2pBankCase):
             self.create_account(g2p_iban="DE8937040044053201300")
 
     def test_iban_invalid_country(self):
-        with self.assertRaisesRegex(ValidationError, "code of a country that uses IBANs"):
+        with self.assertRaisesRegex(
+            ValidationError, "code of a country that uses IBANs"
+        ):
             self.create_account(acc_number="XX89370400440532013000")
 
     def test_iban_invalid_on_write_changes_nothing(self):
@@ -62,7 +64,9 @@ class TestBankAccount(G2pBankCase):
     def test_iban_derivation_with_bad_bank_code(self):
         with self.assertRaisesRegex(ValidationError, "No valid IBAN can be made"):
             self.create_account(
-                acc_number="532013000", g2p_bank_code="ABCD1234", bank_id=self.bank_de.id
+                acc_number="532013000",
+                g2p_bank_code="ABCD1234",
+                bank_id=self.bank_de.id,
             )
 
     def test_bic_normalised_and_validated(self):
@@ -130,18 +134,24 @@ class TestBankAccount(G2pBankCase):
             self.create_account(
                 g2p_account_type="mobile_wallet", g2p_wallet_provider="M-Pesa"
             )
-        with self.assertRaisesRegex(ValidationError, "email wallet needs a valid email"):
+        with self.assertRaisesRegex(
+            ValidationError, "email wallet needs a valid email"
+        ):
             self.create_account(
                 g2p_account_type="email_wallet", g2p_wallet_provider="PayPal"
             )
-        with self.assertRaisesRegex(ValidationError, "email wallet needs a valid email"):
+        with self.assertRaisesRegex(
+            ValidationError, "email wallet needs a valid email"
+        ):
             self.create_account(
                 g2p_account_type="email_wallet",
                 g2p_wallet_provider="PayPal",
                 g2p_email="not-an-email",
             )
         wallet = self.create_account(
-            g2p_account_type="mobile_wallet", g2p_wallet_provider="M-Pesa", g2p_phone="1"
+            g2p_account_type="mobile_wallet",
+            g2p_wallet_provider="M-Pesa",
+            g2p_phone="1",
         )
         with self.assertRaisesRegex(ValidationError, "needs a wallet provider"):
             wallet.g2p_wallet_provider = False

@@ -20,7 +20,9 @@ class TestBankLookup(G2pBankCase):
         self.assertEqual(bank.name, "Bank of X")
         for spelling in ["BANK OF X ", "bank  of x", "  Bank\tof X"]:
             self.assertEqual(self.Bank._g2p_lookup_or_create(name=spelling), bank)
-        self.assertEqual(self.Bank.search_count([("g2p_name_key", "=", "bank of x")]), 1)
+        self.assertEqual(
+            self.Bank.search_count([("g2p_name_key", "=", "bank of x")]), 1
+        )
 
     def test_creates_unknown_bank_with_bic(self):
         bank = self.Bank._g2p_lookup_or_create(bic="zyxwdeff", name="Lookup Test")
@@ -44,7 +46,9 @@ class TestBankLookup(G2pBankCase):
         self.assertEqual(banks[1], banks[2])
         self.assertEqual(banks[3], banks[4])
         self.assertEqual(banks[3].bic, "ZYXUKENA")
-        self.assertEqual(self.Bank.search_count([("g2p_name_key", "=", "bank of z")]), 1)
+        self.assertEqual(
+            self.Bank.search_count([("g2p_name_key", "=", "bank of z")]), 1
+        )
 
     def test_invalid_input(self):
         with self.assertRaisesRegex(ValidationError, "needs a BIC or a name"):
@@ -61,7 +65,9 @@ class TestBankLookupConcurrency(G2pBankCase):
 
     def tearDown(self):
         with self.env.registry.cursor() as cr:
-            cr.execute("DELETE FROM res_bank WHERE g2p_name_key = %s", [self.NAME.lower()])
+            cr.execute(
+                "DELETE FROM res_bank WHERE g2p_name_key = %s", [self.NAME.lower()]
+            )
         super().tearDown()
 
     def _lookup(self, cr, spelling):

@@ -14,7 +14,11 @@ class TestPrimaryAccount(G2pBankCase):
     def test_first_open_account_of_a_batch_becomes_primary(self):
         accounts = self.Account.create(
             [
-                {"partner_id": self.person.id, "acc_number": "1", "g2p_state": "closed"},
+                {
+                    "partner_id": self.person.id,
+                    "acc_number": "1",
+                    "g2p_state": "closed",
+                },
                 {"partner_id": self.person.id, "acc_number": "2"},
                 {"partner_id": self.person.id, "acc_number": "3"},
             ]
@@ -37,7 +41,9 @@ class TestPrimaryAccount(G2pBankCase):
         with self.assertRaisesRegex(ValidationError, msg):
             closed.g2p_is_primary = True
         with self.assertRaisesRegex(ValidationError, "account 222b is closed"):
-            self.create_account(acc_number="222b", g2p_state="closed", g2p_is_primary=True)
+            self.create_account(
+                acc_number="222b", g2p_state="closed", g2p_is_primary=True
+            )
         with self.assertRaisesRegex(ValidationError, "is closed and cannot be"):
             self.create_account(acc_number="333").write(
                 {"g2p_state": "closed", "g2p_is_primary": True}
@@ -66,8 +72,16 @@ class TestPrimaryAccount(G2pBankCase):
         with self.assertRaisesRegex(ValidationError, "only one primary account"):
             self.Account.create(
                 [
-                    {"partner_id": self.person.id, "acc_number": "3", "g2p_is_primary": True},
-                    {"partner_id": self.person.id, "acc_number": "4", "g2p_is_primary": True},
+                    {
+                        "partner_id": self.person.id,
+                        "acc_number": "3",
+                        "g2p_is_primary": True,
+                    },
+                    {
+                        "partner_id": self.person.id,
+                        "acc_number": "4",
+                        "g2p_is_primary": True,
+                    },
                 ]
             )
 

@@ -15,8 +15,16 @@ class TestRegistrant(G2pBankCase):
         with self.assertRaisesRegex(ValidationError, "T-TWICE is given twice"):
             self.Partner.create(
                 [
-                    {"name": "A", "is_registrant": True, "g2p_functional_id": "T-TWICE"},
-                    {"name": "B", "is_registrant": True, "g2p_functional_id": "T-TWICE"},
+                    {
+                        "name": "A",
+                        "is_registrant": True,
+                        "g2p_functional_id": "T-TWICE",
+                    },
+                    {
+                        "name": "B",
+                        "is_registrant": True,
+                        "g2p_functional_id": "T-TWICE",
+                    },
                 ]
             )
 
@@ -33,7 +41,9 @@ class TestRegistrant(G2pBankCase):
         )
         self.assertTrue(generated.g2p_functional_id.startswith("REG"))
         self.assertLessEqual(len(generated.g2p_functional_id), 20)
-        self.assertEqual(self.create_registrant("Spaces", " ID-7 ").g2p_functional_id, "ID-7")
+        self.assertEqual(
+            self.create_registrant("Spaces", " ID-7 ").g2p_functional_id, "ID-7"
+        )
         contact = self.Partner.create({"name": "Plain contact"})
         self.assertFalse(contact.g2p_functional_id, "contacts get no functional ID")
 
@@ -49,7 +59,9 @@ class TestRegistrant(G2pBankCase):
         )
         self.assertEqual(group.group_head_id, alice)
         self.assertEqual(group.group_member_ids.individual_id, alice | bob)
-        bob_membership = group.group_member_ids.filtered(lambda m: m.individual_id == bob)
+        bob_membership = group.group_member_ids.filtered(
+            lambda m: m.individual_id == bob
+        )
         with self.assertRaisesRegex(ValidationError, "can have only one head"):
             bob_membership.is_head = True
         self.assertEqual(group.group_head_id, alice)
@@ -69,6 +81,9 @@ class TestRegistrant(G2pBankCase):
     def test_search_by_account_number(self):
         self.create_account(acc_number="DE89 3704 0044 0532 0130 00")
         found = self.Partner.search(
-            [("is_registrant", "=", True), ("bank_ids.acc_number", "ilike", "0532013000")]
+            [
+                ("is_registrant", "=", True),
+                ("bank_ids.acc_number", "ilike", "0532013000"),
+            ]
         )
         self.assertEqual(found, self.person)

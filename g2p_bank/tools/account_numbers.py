@@ -6,7 +6,7 @@ exceptions, which the models turn into messages a registrar understands.
 
 import re
 
-from schwifty import BIC, IBAN, exceptions, registry  # noqa: F401
+from schwifty import BIC, IBAN, exceptions, registry
 
 SchwiftyException = exceptions.SchwiftyException
 
