@@ -10,7 +10,6 @@ class G2pGroupMembership(models.Model):
 
     group_id = fields.Many2one(
         "res.partner",
-        string="Group",
         required=True,
         index=True,
         ondelete="cascade",

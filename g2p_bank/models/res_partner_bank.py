@@ -134,7 +134,9 @@ class ResPartnerBank(models.Model):
         )
         self.env["g2p.bank.account.primary"]._prepare_create(vals_list)
         accounts = super().create(vals_list)
-        accounts._g2p_sync_numbers(derive=True)
+        for acc, updates in accounts._g2p_number_updates(derive=True):
+            # The parent's write: the values are valid and the audit reports them.
+            super(ResPartnerBank, acc).write(updates)
         self.env["g2p.bank.account.audit"]._log_added(accounts)
         return accounts
 
@@ -158,7 +160,9 @@ class ResPartnerBank(models.Model):
         before = audit._snapshot(self)
         result = super().write(vals)
         if (NUMBER_KEYS | IBAN_KEYS) & vals.keys():
-            self._g2p_sync_numbers(derive=bool(IBAN_KEYS & vals.keys()))
+            derive = bool(IBAN_KEYS & vals.keys())
+            for acc, updates in self._g2p_number_updates(derive=derive):
+                super(ResPartnerBank, acc).write(updates)
         audit._log_changes(self, before)
         return result
 
@@ -176,9 +180,11 @@ class ResPartnerBank(models.Model):
             return vals.get("g2p_email", self.g2p_email)
         return vals.get("acc_number", self.acc_number)
 
-    def _g2p_sync_numbers(self, derive=True):
-        """Keep wallet numbers equal to their phone/email, and fill the IBAN of bank
-        accounts typed as IBANs or derivable from country + bank code + account."""
+    def _g2p_number_updates(self, derive=True):
+        """``[(account, values)]`` that keep wallet numbers equal to their phone or
+        email, and fill the IBAN of bank accounts typed as IBANs or derivable from
+        country + bank code + account number."""
+        result = []
         for acc in self:
             updates = {}
             if acc.g2p_account_type in WALLET_TYPES:
@@ -193,9 +199,8 @@ class ResPartnerBank(models.Model):
                 if iban and iban != acc.g2p_iban:
                     updates["g2p_iban"] = iban
             if updates:
-                # The parent's write: these values are already validated and the
-                # audit of the calling create/write reports them.
-                super(ResPartnerBank, acc).write(updates)
+                result.append((acc, updates))
+        return result
 
     def _g2p_derived_iban(self):
         """The IBAN from the bank's (else the holder's) country, or False when that
