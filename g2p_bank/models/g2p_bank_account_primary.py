@@ -68,11 +68,9 @@ class G2pBankAccountPrimary(models.AbstractModel):
 
     @api.model
     def _may_become_primary(self, vals):
-        return (
-            "g2p_is_primary" not in vals
-            and vals.get("g2p_state") != "closed"
-            and vals.get("active", True)
-        )
+        # An explicit False (forms send every field) does not stop the first open
+        # account from becoming primary: a registrant with accounts needs one.
+        return vals.get("g2p_state") != "closed" and vals.get("active", True)
 
     @api.model
     def _release(self, accounts):

@@ -66,7 +66,9 @@ class ResPartner(models.Model):
     def _compute_g2p_primary_bank_account_id(self):
         for partner in self:
             primary = partner.bank_ids.filtered(
-                lambda acc: acc.g2p_is_primary and acc.g2p_state != "closed"
+                lambda acc: (
+                    acc.active and acc.g2p_is_primary and acc.g2p_state != "closed"
+                )
             )
             partner.g2p_primary_bank_account_id = primary[:1]
 

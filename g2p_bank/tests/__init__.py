@@ -4,3 +4,4 @@ from . import test_bank_account
 from . import test_bank_lookup
 from . import test_primary
 from . import test_registrant
+from . import test_views
