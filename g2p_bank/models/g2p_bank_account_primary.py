@@ -53,7 +53,7 @@ class G2pBankAccountPrimary(models.AbstractModel):
             lambda acc: vals.get("g2p_state", acc.g2p_state) == "closed"
         )
         if closed:
-            closed._check_g2p_closed_not_primary(forced=True)
+            raise closed._g2p_closed_primary_error()
         for partner, partner_accounts in accounts.grouped("partner_id").items():
             if len(partner_accounts) > 1:
                 raise self._too_many_error(partner.id)

@@ -101,18 +101,10 @@ class ResPartnerBank(models.Model):
                 raise rules._wallet_error(acc.g2p_account_type)
 
     @api.constrains("g2p_is_primary", "g2p_state")
-    def _check_g2p_closed_not_primary(self, forced=False):
-        closed = self.filtered(
-            lambda a: forced or (a.g2p_is_primary and a.g2p_state == "closed")
-        )
+    def _check_g2p_closed_not_primary(self):
+        closed = self.filtered(lambda a: a.g2p_is_primary and a.g2p_state == "closed")
         if closed:
-            raise ValidationError(
-                _(
-                    "The account %(number)s is closed and cannot be the primary "
-                    "account: choose an open account as primary.",
-                    number=closed[0].acc_number,
-                )
-            )
+            raise closed._g2p_closed_primary_error()
 
     def init(self):
         # The last line of defence for "one active primary account per registrant",
@@ -146,6 +138,9 @@ class ResPartnerBank(models.Model):
         rules._prepare_vals(vals, for_write=True)
         if vals.get("g2p_state") == "closed" or vals.get("active") is False:
             vals.setdefault("g2p_is_primary", False)
+        if "partner_id" in vals:
+            # A moved account does not take its primary flag to its new holder.
+            vals.setdefault("g2p_is_primary", False)
         if NUMBER_KEYS & vals.keys() or "partner_id" in vals:
             rules._check_duplicates(
                 [
@@ -169,6 +164,15 @@ class ResPartnerBank(models.Model):
     def unlink(self):
         self.env["g2p.bank.account.audit"]._log_removed(self)
         return super().unlink()
+
+    def _g2p_closed_primary_error(self):
+        return ValidationError(
+            _(
+                "The account %(number)s is closed and cannot be the primary "
+                "account: choose an open account as primary.",
+                number=self[:1].acc_number,
+            )
+        )
 
     def _g2p_number(self, vals):
         """The account number this account will have once ``vals`` is written."""

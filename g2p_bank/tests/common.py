@@ -7,7 +7,6 @@ class G2pBankCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
         cls.Partner = cls.env["res.partner"]
         cls.Account = cls.env["res.partner.bank"]
         cls.Bank = cls.env["res.bank"]

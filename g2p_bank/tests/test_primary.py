@@ -126,3 +126,11 @@ class TestPrimaryAccount(G2pBankCase):
         self.assertEqual(group._g2p_payment_accounts()[group.id], head_account)
         group.g2p_pay_via_head = False
         self.assertEqual(group._g2p_payment_accounts()[group.id], group_account)
+
+    def test_moved_account_does_not_take_its_primary_flag(self):
+        other = self.create_registrant("New holder")
+        other_primary = self.create_account(partner=other, acc_number="900")
+        moved = self.create_account(acc_number="111")
+        moved.partner_id = other
+        self.assertFalse(moved.g2p_is_primary)
+        self.assertEqual(other.g2p_primary_bank_account_id, other_primary)
