@@ -3,6 +3,7 @@ import threading
 from psycopg2 import errors
 
 from odoo.exceptions import ValidationError
+from odoo.tools import mute_logger
 
 from .common import G2pBankCase
 
@@ -70,21 +71,24 @@ class TestBankLookupConcurrency(G2pBankCase):
             )
         super().tearDown()
 
-    def _lookup(self, cr, spelling):
-        env = self.env(cr=cr)
+    def _lookup(self, env, spelling):
         return env["res.bank"]._g2p_lookup_or_create(name=spelling).id
 
+    @mute_logger("odoo.sql_db")  # B's expected serialization failure
     def test_concurrent_requests_create_one_bank(self):
         registry = self.env.registry
         outcome = {}
         with registry.cursor() as cr_a, registry.cursor() as cr_b:
+            # Environments are made here: Odoo's test runner holds the registry lock
+            # that making one in the thread would wait for.
+            env_a, env_b = self.env(cr=cr_a), self.env(cr=cr_b)
             # B takes its snapshot before A commits, like a request already running.
             cr_b.execute("SELECT 1 FROM res_bank LIMIT 1")
-            bank_a = self._lookup(cr_a, self.NAME)
+            bank_a = self._lookup(env_a, self.NAME)
 
             def request_b():
                 try:
-                    outcome["id"] = self._lookup(cr_b, self.NAME.upper() + "  ")
+                    outcome["id"] = self._lookup(env_b, self.NAME.upper() + "  ")
                 except errors.SerializationFailure as exc:
                     outcome["error"] = exc
 
@@ -98,7 +102,7 @@ class TestBankLookupConcurrency(G2pBankCase):
             # retry (a new transaction) finds A's bank.
             self.assertIn("error", outcome, "B's stale snapshot cannot see A's bank")
             cr_b.rollback()
-            self.assertEqual(self._lookup(cr_b, self.NAME.lower()), bank_a)
+            self.assertEqual(self._lookup(env_b, self.NAME.lower()), bank_a)
             cr_b.execute(
                 "SELECT count(*) FROM res_bank WHERE g2p_name_key = %s",
                 [self.NAME.lower()],

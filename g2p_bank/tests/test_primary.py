@@ -1,4 +1,5 @@
 from odoo.exceptions import ValidationError
+from odoo.tools import mute_logger
 
 from .common import G2pBankCase
 
@@ -97,6 +98,7 @@ class TestPrimaryAccount(G2pBankCase):
         self.assertEqual(old.mapped("g2p_is_primary"), [False, False])
         self.assertEqual(new.mapped("g2p_is_primary"), [True, True])
 
+    @mute_logger("odoo.sql_db")  # the expected unique violation
     def test_database_refuses_a_second_active_primary(self):
         first = self.create_account(acc_number="111")
         second = self.create_account(acc_number="222")
