@@ -10,7 +10,18 @@
     "maintainers": ["g2p-bank"],
     "depends": ["base", "mail", "contacts"],
     "external_dependencies": {"python": ["schwifty"]},
-    "data": [],
-    "demo": [],
+    "data": [
+        "security/g2p_bank_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_sequence_data.xml",
+        "views/res_partner_bank_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_bank_views.xml",
+        "views/g2p_bank_menus.xml",
+    ],
+    "demo": [
+        "demo/g2p_registry_demo.xml",
+        "demo/res_users_demo.xml",
+    ],
     "installable": True,
 }

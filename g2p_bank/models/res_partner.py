@@ -1,0 +1,176 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+FUNCTIONAL_ID_SIZE = 20
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    is_registrant = fields.Boolean(
+        string="Registrant", index=True, copy=False, tracking=True
+    )
+    is_group = fields.Boolean(
+        string="Group", index=True, help="A household or other group of individuals."
+    )
+    g2p_functional_id = fields.Char(
+        string="Functional ID",
+        size=FUNCTIONAL_ID_SIZE,
+        copy=False,
+        tracking=True,
+        help="The unique payee functional ID that payment systems address the "
+        "registrant by (at most 20 characters). Generated when left empty.",
+    )
+    group_member_ids = fields.One2many(
+        "g2p.group.membership", "group_id", string="Members"
+    )
+    group_membership_ids = fields.One2many(
+        "g2p.group.membership", "individual_id", string="Member of groups"
+    )
+    group_head_id = fields.Many2one(
+        "res.partner",
+        string="Head of group",
+        compute="_compute_group_head_id",
+        store=True,
+        index="btree_not_null",
+    )
+    g2p_pay_via_head = fields.Boolean(
+        string="Pay through the head",
+        default=True,
+        help="Payments to this group go to the primary account of its head.",
+    )
+    g2p_primary_bank_account_id = fields.Many2one(
+        "res.partner.bank",
+        string="Primary account",
+        compute="_compute_g2p_primary_bank_account_id",
+        store=True,
+        index="btree_not_null",
+        help="The active, not closed account flagged primary: where payments go.",
+    )
+
+    _sql_constraints = [  # noqa: RUF012
+        (
+            "g2p_functional_id_uniq",
+            "unique(g2p_functional_id)",
+            "This functional ID is already used by another registrant.",
+        ),
+    ]
+
+    @api.depends("group_member_ids.is_head", "group_member_ids.individual_id")
+    def _compute_group_head_id(self):
+        for partner in self:
+            head = partner.group_member_ids.filtered("is_head")[:1]
+            partner.group_head_id = head.individual_id
+
+    @api.depends("bank_ids.g2p_is_primary", "bank_ids.g2p_state", "bank_ids.active")
+    def _compute_g2p_primary_bank_account_id(self):
+        for partner in self:
+            primary = partner.bank_ids.filtered(
+                lambda acc: (
+                    acc.active and acc.g2p_is_primary and acc.g2p_state != "closed"
+                )
+            )
+            partner.g2p_primary_bank_account_id = primary[:1]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        default_registrant = self.env.context.get("default_is_registrant")
+        registrant_vals = [
+            vals for vals in vals_list if vals.get("is_registrant", default_registrant)
+        ]
+        self._g2p_check_registrant_rights(registrant_vals)
+        self._g2p_check_functional_ids(vals_list)
+        for vals in registrant_vals:
+            if not vals.get("g2p_functional_id"):
+                vals["g2p_functional_id"] = self.env["ir.sequence"].next_by_code(
+                    "g2p.registrant.functional.id"
+                )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "is_registrant" in vals:
+            self._g2p_check_registrant_rights([vals])
+        if vals.get("g2p_functional_id"):
+            if len(self) > 1:
+                raise ValidationError(
+                    _("A functional ID identifies one registrant: set it one by one.")
+                )
+            self._g2p_check_functional_ids([vals], exclude=self)
+        return super().write(vals)
+
+    @api.model
+    def _g2p_check_registrant_rights(self, vals_list):
+        # Record rules keep plain users away from registrants; this closes the other
+        # door: turning an ordinary contact into a registrant.
+        if self.env.su or not vals_list:
+            return
+        if not self.env.user.has_group("g2p_bank.group_registrar"):
+            raise AccessError(
+                _("Only registrars can register a person or a group in the registry.")
+            )
+
+    @api.model
+    def _g2p_check_functional_ids(self, vals_list, exclude=None):
+        """Strip functional IDs in ``vals_list``; refuse long or already used ones."""
+        seen = set()
+        for vals in vals_list:
+            fid = (vals.get("g2p_functional_id") or "").strip()
+            if not fid:
+                continue
+            if len(fid) > FUNCTIONAL_ID_SIZE:
+                raise ValidationError(
+                    _(
+                        "The functional ID %(fid)s is too long: at most %(size)s "
+                        "characters are allowed.",
+                        fid=fid,
+                        size=FUNCTIONAL_ID_SIZE,
+                    )
+                )
+            if fid in seen:
+                raise ValidationError(
+                    _("The functional ID %(fid)s is given twice.", fid=fid)
+                )
+            seen.add(fid)
+            vals["g2p_functional_id"] = fid
+        if not seen:
+            return
+        domain = [("g2p_functional_id", "in", list(seen))]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        taken = (
+            self.with_context(active_test=False)
+            .sudo()
+            .search_fetch(domain, ["g2p_functional_id", "name"], limit=1)
+        )
+        if taken:
+            raise ValidationError(
+                _(
+                    "The functional ID %(fid)s is already used by %(name)s.",
+                    fid=taken.g2p_functional_id,
+                    name=taken.name,
+                )
+            )
+
+    def _g2p_payee(self):
+        """The partner each registrant is paid through: the head of a group paid
+        through its head, else the registrant itself (a recordset aligned with self,
+        repeats included)."""
+        return self.browse(
+            [
+                partner.group_head_id.id
+                if partner.is_group
+                and partner.g2p_pay_via_head
+                and partner.group_head_id
+                else partner.id
+                for partner in self
+            ]
+        )
+
+    def _g2p_payment_accounts(self):
+        """``{registrant id: primary account of its payee}`` (empty recordset when
+        the payee has no primary account)."""
+        payees = self._g2p_payee()
+        return {
+            partner.id: payee.g2p_primary_bank_account_id
+            for partner, payee in zip(self, payees, strict=True)
+        }

@@ -1,0 +1,89 @@
+from odoo.exceptions import ValidationError
+
+from .common import G2pBankCase
+
+
+class TestRegistrant(G2pBankCase):
+    def test_functional_id_unique_with_a_clear_message(self):
+        msg = "The functional ID T-PERSON-1 is already used by Test Person"
+        with self.assertRaisesRegex(ValidationError, msg):
+            self.create_registrant("Copycat", " T-PERSON-1 ")
+        other = self.create_registrant("Other", "T-OTHER")
+        with self.assertRaisesRegex(ValidationError, msg):
+            other.g2p_functional_id = "T-PERSON-1"
+        self.assertEqual(other.g2p_functional_id, "T-OTHER")
+        with self.assertRaisesRegex(ValidationError, "T-TWICE is given twice"):
+            self.Partner.create(
+                [
+                    {
+                        "name": "A",
+                        "is_registrant": True,
+                        "g2p_functional_id": "T-TWICE",
+                    },
+                    {
+                        "name": "B",
+                        "is_registrant": True,
+                        "g2p_functional_id": "T-TWICE",
+                    },
+                ]
+            )
+
+    def test_functional_id_at_most_20_characters(self):
+        self.assertEqual(
+            self.create_registrant("Twenty", "X" * 20).g2p_functional_id, "X" * 20
+        )
+        with self.assertRaisesRegex(ValidationError, "too long: at most 20"):
+            self.create_registrant("Too long", "Y" * 21)
+
+    def test_functional_id_generated_and_stripped(self):
+        generated = self.Partner.with_context(default_is_registrant=True).create(
+            {"name": "No ID"}
+        )
+        self.assertTrue(generated.g2p_functional_id.startswith("REG"))
+        self.assertLessEqual(len(generated.g2p_functional_id), 20)
+        self.assertEqual(
+            self.create_registrant("Spaces", " ID-7 ").g2p_functional_id, "ID-7"
+        )
+        contact = self.Partner.create({"name": "Plain contact"})
+        self.assertFalse(contact.g2p_functional_id, "contacts get no functional ID")
+
+    def test_group_members_and_single_head(self):
+        group = self.create_registrant("Household", is_group=True)
+        alice, bob = self.create_registrant("Alice"), self.create_registrant("Bob")
+        Membership = self.env["g2p.group.membership"]
+        Membership.create(
+            [
+                {"group_id": group.id, "individual_id": alice.id, "is_head": True},
+                {"group_id": group.id, "individual_id": bob.id},
+            ]
+        )
+        self.assertEqual(group.group_head_id, alice)
+        self.assertEqual(group.group_member_ids.individual_id, alice | bob)
+        bob_membership = group.group_member_ids.filtered(
+            lambda m: m.individual_id == bob
+        )
+        with self.assertRaisesRegex(ValidationError, "can have only one head"):
+            bob_membership.is_head = True
+        self.assertEqual(group.group_head_id, alice)
+
+    def test_members_must_be_individuals(self):
+        group = self.create_registrant("Household", is_group=True)
+        other_group = self.create_registrant("Other household", is_group=True)
+        contact = self.Partner.create({"name": "Not registered"})
+        Membership = self.env["g2p.group.membership"]
+        with self.assertRaisesRegex(ValidationError, "members must be registered"):
+            Membership.create({"group_id": group.id, "individual_id": other_group.id})
+        with self.assertRaisesRegex(ValidationError, "members must be registered"):
+            Membership.create({"group_id": group.id, "individual_id": contact.id})
+        with self.assertRaisesRegex(ValidationError, "is not a registered group"):
+            Membership.create({"group_id": self.person.id, "individual_id": contact.id})
+
+    def test_search_by_account_number(self):
+        self.create_account(acc_number="DE89 3704 0044 0532 0130 00")
+        found = self.Partner.search(
+            [
+                ("is_registrant", "=", True),
+                ("bank_ids.acc_number", "ilike", "0532013000"),
+            ]
+        )
+        self.assertEqual(found, self.person)
