@@ -1,0 +1,160 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+BALANCE_FIELDS = ("book_balance", "blocked_amount", "available_balance")
+
+
+class G2PSimAccount(models.Model):
+    """An account at the simulated bank.
+
+    The three balances are stored so that they can be updated atomically in SQL; they change
+    only through the services (deposit, blocks, payments), never through ``write``. The
+    database guards ``book - blocked = available`` and that nothing goes negative.
+    """
+
+    _name = "g2p.sim.account"
+    _description = "Simulated bank account"
+    _inherit = ["mail.thread"]
+    _rec_name = "account_number"
+    _order = "account_number"
+
+    account_number = fields.Char(required=True, index=True, tracking=True)
+    name = fields.Char(string="Holder", required=True, tracking=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Registrant", index="btree_not_null", tracking=True
+    )
+    currency_id = fields.Many2one("res.currency", required=True, tracking=True)
+    kind = fields.Selection(
+        [("customer", "Customer"), ("clearing", "Clearing")],
+        required=True,
+        default="customer",
+        help="Clearing accounts collect payments to other banks and wallet providers.",
+    )
+    state = fields.Selection(
+        [
+            ("active", "Active"),
+            ("dormant", "Dormant"),
+            ("closed", "Closed"),
+            ("deceased", "Deceased"),
+        ],
+        required=True,
+        default="active",
+        tracking=True,
+    )
+    book_balance = fields.Monetary(readonly=True, default=0)
+    blocked_amount = fields.Monetary(readonly=True, default=0)
+    available_balance = fields.Monetary(readonly=True, default=0)
+    ledger_entry_count = fields.Integer(compute="_compute_counts")
+    fund_block_count = fields.Integer(compute="_compute_counts")
+
+    _sql_constraints = [
+        (
+            "account_number_uniq",
+            "UNIQUE(account_number)",
+            "An account with this number already exists.",
+        ),
+        (
+            "balance_consistent",
+            "CHECK(book_balance - blocked_amount = available_balance)",
+            "Book balance minus blocked amount must equal the available balance.",
+        ),
+        ("blocked_positive", "CHECK(blocked_amount >= 0)", "Blocked amount < 0."),
+        ("available_positive", "CHECK(available_balance >= 0)", "Overdraft refused."),
+    ]
+
+    def _compute_counts(self):
+        entries = dict(
+            self.env["g2p.sim.ledger.entry"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        blocks = dict(
+            self.env["g2p.sim.fund.block"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.ledger_entry_count = entries.get(account, 0)
+            account.fund_block_count = blocks.get(account, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if any(vals.get(name) for name in BALANCE_FIELDS):
+                raise UserError(
+                    _("An account opens with zero balances: fund it with a deposit.")
+                )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if any(name in vals for name in BALANCE_FIELDS):
+            raise UserError(
+                _("Balances change only through deposits, fund blocks and payments.")
+            )
+        if "currency_id" in vals and self.filtered("ledger_entry_count"):
+            raise UserError(
+                _("The currency of an account with ledger entries cannot change.")
+            )
+        return super().write(vals)
+
+    def action_view_ledger_entries(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "g2p_bank_simulator.g2p_sim_ledger_entry_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_view_fund_blocks(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "g2p_bank_simulator.g2p_sim_fund_block_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_generate_statement(self):
+        self.ensure_one()
+        statement = self.env["g2p.sim.bank"].generate_statement(self.account_number)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "g2p.sim.statement",
+            "res_id": statement.id,
+            "view_mode": "form",
+        }
+
+    def deposit(self, amount, reference=None):
+        """Credit ``amount`` to this account with a ``C`` ledger entry; return the entry.
+
+        The only way money enters the bank from outside (opening balances, top-ups).
+        """
+        self.ensure_one()
+        bank = self.env["g2p.sim.bank"]
+        bank._check_operator()
+        amount = bank._to_amount(amount, self.currency_id)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE g2p_sim_account
+                      SET book_balance = book_balance + %(amount)s,
+                          available_balance = available_balance + %(amount)s
+                    WHERE id = %(id)s""",
+                amount=amount,
+                id=self.id,
+            )
+        )
+        entry = self.env["g2p.sim.ledger.entry"]._append(
+            [
+                {
+                    "account_id": self.id,
+                    "mark": "C",
+                    "amount": amount,
+                    "customer_reference": reference or "DEPOSIT",
+                    "narrative": _("Deposit"),
+                }
+            ]
+        )
+        self.invalidate_recordset(BALANCE_FIELDS)
+        return entry

@@ -1,0 +1,750 @@
+import logging
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from psycopg2 import OperationalError
+from psycopg2.extras import execute_values
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..exceptions import G2PSimBankError
+from .g2p_sim_payment import ACCOUNT_TYPES
+
+_logger = logging.getLogger(__name__)
+
+PAYMENT_REQUIRED = (
+    "payment_reference_number",
+    "remitting_account",
+    "remitting_account_currency",
+    "payment_amount",
+    "funds_blocked_reference_number",
+    "beneficiary_account",
+    "beneficiary_account_type",
+)
+PAYMENT_TEXT = (
+    "beneficiary_name",
+    "beneficiary_account_currency",
+    "beneficiary_bank_code",
+    "beneficiary_branch_code",
+    "beneficiary_mobile_wallet_provider",
+    "beneficiary_phone_no",
+    "beneficiary_email",
+    "beneficiary_email_wallet_provider",
+    "narrative_1",
+    "narrative_2",
+    "narrative_3",
+    "narrative_4",
+    "narrative_5",
+    "narrative_6",
+    "payment_date",
+)
+#: Columns of g2p_sim_payment written by initiate_payment, in insert order.
+PAYMENT_COLUMNS = (
+    ("batch_id", "int"),
+    ("account_id", "int"),
+    ("block_id", "int"),
+    ("currency_id", "int"),
+    ("payment_amount", "numeric"),
+    *((name, "varchar") for name in PAYMENT_REQUIRED if name != "payment_amount"),
+    *((name, "varchar") for name in PAYMENT_TEXT),
+)
+MAX_TEXT = 255
+MAX_REFERENCE = 64
+
+
+class G2PSimBank(models.AbstractModel):
+    """The simulated sponsor bank's services (the example-bank contract, in Python).
+
+    Every method is one use case in the caller's transaction: it returns records or raises
+    ``G2PSimBankError`` (with a stable ``code``) before writing anything. Callers must be
+    bank operators (the REST layer's API user, or ``sudo()`` for in-database connectors).
+    Balances are updated in SQL under row locks taken in id order (accounts, then blocks).
+    """
+
+    _name = "g2p.sim.bank"
+    _description = "Simulated bank services"
+
+    # ------------------------------------------------------------------ helpers
+    @api.model
+    def _check_operator(self):
+        if not (
+            self.env.su or self.env.user.has_group("g2p_bank_simulator.group_operator")
+        ):
+            raise AccessError(_("Only bank operators may use the bank's services."))
+
+    @api.model
+    def _to_amount(self, value, currency):
+        """Normalise an amount to a Decimal with at most the currency's decimals."""
+        if isinstance(value, bool) or not isinstance(
+            value, Decimal | int | str | float
+        ):
+            raise G2PSimBankError(
+                "INVALID_AMOUNT", _("The amount %(v)r is not a number.", v=value)
+            )
+        try:
+            # str() of a float is its shortest exact repr: no float arithmetic here.
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise G2PSimBankError(
+                "INVALID_AMOUNT", _("The amount %(v)r is not a number.", v=value)
+            ) from None
+        if not amount.is_finite() or amount <= 0:
+            raise G2PSimBankError(
+                "INVALID_AMOUNT",
+                _("The amount must be a positive number, got %(v)s.", v=value),
+            )
+        if amount != amount.quantize(Decimal(1).scaleb(-currency.decimal_places)):
+            raise G2PSimBankError(
+                "INVALID_AMOUNT",
+                _(
+                    "The amount %(v)s has more than %(d)s decimals allowed by %(c)s.",
+                    v=value,
+                    d=currency.decimal_places,
+                    c=currency.name,
+                ),
+            )
+        return amount
+
+    @api.model
+    def _text(self, value, name, required=False, limit=MAX_TEXT):
+        if value is None or value == "":
+            if required:
+                raise G2PSimBankError(
+                    "INVALID_REQUEST", _("The field %(f)s is required.", f=name)
+                )
+            return None
+        if not isinstance(value, str) or len(value) > limit:
+            raise G2PSimBankError(
+                "INVALID_REQUEST",
+                _(
+                    "The field %(f)s must be text of at most %(n)s characters.",
+                    f=name,
+                    n=limit,
+                ),
+            )
+        return value.strip()
+
+    @api.model
+    def _get_account(self, account_number, currency=None):
+        """The account (sudo) with this number, active and in ``currency`` if given."""
+        number = self._text(account_number, "account_number", required=True)
+        account = (
+            self.env["g2p.sim.account"]
+            .sudo()
+            .search([("account_number", "=", number)], limit=1)
+        )
+        if not account:
+            raise G2PSimBankError(
+                "ACCOUNT_NOT_FOUND", _("Account %(a)s does not exist.", a=number)
+            )
+        if account.state != "active":
+            raise G2PSimBankError(
+                "ACCOUNT_NOT_ACTIVE",
+                _("Account %(a)s is %(s)s.", a=number, s=account.state),
+            )
+        if currency is not None and account.currency_id.name != currency:
+            raise G2PSimBankError(
+                "CURRENCY_MISMATCH",
+                _(
+                    "Account %(a)s is in %(c)s, not %(x)s.",
+                    a=number,
+                    c=account.currency_id.name,
+                    x=currency,
+                ),
+            )
+        return account
+
+    @api.model
+    def _decimals(self, table, columns, ids):
+        """Read numeric columns exactly (Odoo's cursor turns numeric into float)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, %s FROM %s WHERE id = ANY(%s)",
+                SQL(", ").join(SQL("%s::text", SQL.identifier(c)) for c in columns),
+                SQL.identifier(table),
+                list(ids),
+            )
+        )
+        return {
+            row[0]: dict(zip(columns, map(Decimal, row[1:]), strict=True))
+            for row in self.env.cr.fetchall()
+        }
+
+    # ------------------------------------------------------------------ funds
+    @api.model
+    def check_funds(self, account_number, currency, amount):
+        """True when the account can pay ``amount`` from its available balance."""
+        self._check_operator()
+        account = self._get_account(account_number, currency)
+        amount = self._to_amount(amount, account.currency_id)
+        available = self._decimals(
+            "g2p_sim_account", ["available_balance"], account.ids
+        )[account.id]["available_balance"]
+        return available >= amount
+
+    @api.model
+    def block_funds(
+        self, account_number, currency, amount, reference=None, expiry_date=None
+    ):
+        """Move ``amount`` from available to blocked; return the new (or replayed) block.
+
+        ``reference`` is an idempotency key: the same reference with the same account and
+        amount returns the first block; with other content it is DUPLICATE_REFERENCE.
+        """
+        self._check_operator()
+        account = self._get_account(account_number, currency)
+        amount = self._to_amount(amount, account.currency_id)
+        reference = self._text(reference, "reference", limit=16)
+        if expiry_date:
+            try:
+                expiry_date = fields.Date.to_date(expiry_date)
+            except (TypeError, ValueError):
+                expiry_date = None
+            if not isinstance(expiry_date, date) or expiry_date < fields.Date.today():
+                raise G2PSimBankError(
+                    "INVALID_REQUEST",
+                    _("The expiry date must be a date that has not passed."),
+                )
+        Block = self.env["g2p.sim.fund.block"].sudo()
+        if reference:
+            block = Block.search([("reference", "=", reference)], limit=1)
+            if block:
+                known = self._decimals("g2p_sim_fund_block", ["amount"], block.ids)
+                if block.account_id == account and known[block.id]["amount"] == amount:
+                    return block
+                raise G2PSimBankError(
+                    "DUPLICATE_REFERENCE",
+                    _(
+                        "The block reference %(r)s is already used for another block.",
+                        r=reference,
+                    ),
+                )
+        # A conditional update: the row lock and the check in one statement.
+        self.env.cr.execute(
+            SQL(
+                """UPDATE g2p_sim_account
+                      SET blocked_amount = blocked_amount + %(amount)s,
+                          available_balance = available_balance - %(amount)s
+                    WHERE id = %(id)s AND available_balance >= %(amount)s
+                RETURNING id""",
+                amount=amount,
+                id=account.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            raise G2PSimBankError(
+                "INSUFFICIENT_FUNDS",
+                _(
+                    "Account %(a)s has not enough available funds to block %(x)s.",
+                    a=account.account_number,
+                    x=amount,
+                ),
+            )
+        account.invalidate_recordset(["blocked_amount", "available_balance"])
+        return Block.create(
+            {
+                "reference": reference
+                or self.env["ir.sequence"].sudo().next_by_code("g2p.sim.fund.block"),
+                "account_id": account.id,
+                "amount": amount,
+                "amount_remaining": amount,
+                "expiry_date": expiry_date,
+            }
+        )
+
+    @api.model
+    def release_block(self, reference, state="released"):
+        """Return the block's free remaining amount to the account's available balance.
+
+        What batches already reserved stays blocked for them; they consume it later.
+        """
+        self._check_operator()
+        reference = self._text(reference, "reference", required=True)
+        block = (
+            self.env["g2p.sim.fund.block"]
+            .sudo()
+            .search([("reference", "=", reference)], limit=1)
+        )
+        if not block:
+            raise G2PSimBankError(
+                "BLOCK_NOT_FOUND", _("Fund block %(r)s does not exist.", r=reference)
+            )
+        cr = self.env.cr
+        self.env.flush_all()
+        # Lock order: account, then block (as everywhere else).
+        cr.execute(
+            SQL(
+                "SELECT id FROM g2p_sim_account WHERE id = %s FOR NO KEY UPDATE",
+                block.account_id.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """SELECT state, (amount_remaining - amount_reserved)::text
+                     FROM g2p_sim_fund_block WHERE id = %s FOR NO KEY UPDATE""",
+                block.id,
+            )
+        )
+        block_state, free = cr.fetchone()
+        if block_state != "active":
+            raise G2PSimBankError(
+                "BLOCK_NOT_ACTIVE",
+                _("Fund block %(r)s is %(s)s.", r=reference, s=block_state),
+            )
+        cr.execute(
+            SQL(
+                """UPDATE g2p_sim_fund_block
+                      SET amount_released = amount_released + %(free)s,
+                          amount_remaining = amount_remaining - %(free)s,
+                          state = %(state)s
+                    WHERE id = %(id)s""",
+                free=Decimal(free),
+                state=state,
+                id=block.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """UPDATE g2p_sim_account
+                      SET blocked_amount = blocked_amount - %(free)s,
+                          available_balance = available_balance + %(free)s
+                    WHERE id = %(id)s""",
+                free=Decimal(free),
+                id=block.account_id.id,
+            )
+        )
+        self.env.invalidate_all()
+        return block
+
+    @api.model
+    def _cron_expire_blocks(self):
+        """Release the free part of blocks whose expiry date has passed."""
+        blocks = (
+            self.env["g2p.sim.fund.block"]
+            .sudo()
+            .search(
+                [("state", "=", "active"), ("expiry_date", "<", fields.Date.today())]
+            )
+        )
+        for block in blocks:
+            self.sudo().release_block(block.reference, state="expired")
+
+    # ------------------------------------------------------------------ payments
+    @api.model
+    def _normalise_payments(self, payment_dicts):
+        """Check the shape of every payment; return clean dicts (amounts still raw)."""
+        if not isinstance(payment_dicts, list | tuple) or not payment_dicts:
+            raise G2PSimBankError(
+                "INVALID_REQUEST", _("Send a non-empty list of payment requests.")
+            )
+        types = {code for code, _label in ACCOUNT_TYPES}
+        clean, seen = [], set()
+        for index, raw in enumerate(payment_dicts, start=1):
+            if not isinstance(raw, dict):
+                raise G2PSimBankError(
+                    "INVALID_REQUEST",
+                    _("Payment request %(i)s is not an object.", i=index),
+                )
+            payment = {"payment_amount": raw.get("payment_amount")}
+            if payment["payment_amount"] in (None, ""):
+                raise G2PSimBankError(
+                    "INVALID_REQUEST",
+                    _("Payment request %(i)s has no payment_amount.", i=index),
+                )
+            for name in PAYMENT_REQUIRED:
+                if name != "payment_amount":
+                    limit = (
+                        MAX_REFERENCE
+                        if name == "payment_reference_number"
+                        else MAX_TEXT
+                    )
+                    payment[name] = self._text(raw.get(name), name, True, limit)
+            for name in PAYMENT_TEXT:
+                value = raw.get(name)
+                payment[name] = self._text(
+                    value if isinstance(value, str | type(None)) else str(value), name
+                )
+            if payment["beneficiary_account_type"] not in types:
+                raise G2PSimBankError(
+                    "INVALID_REQUEST",
+                    _(
+                        "Payment %(r)s: beneficiary_account_type must be one of %(t)s.",
+                        r=payment["payment_reference_number"],
+                        t=", ".join(sorted(types)),
+                    ),
+                )
+            if payment["payment_reference_number"] in seen:
+                raise G2PSimBankError(
+                    "INVALID_REQUEST",
+                    _(
+                        "The payment reference %(r)s appears twice in the request.",
+                        r=payment["payment_reference_number"],
+                    ),
+                )
+            seen.add(payment["payment_reference_number"])
+            clean.append(payment)
+        return clean
+
+    @api.model
+    def _replayed_batch(self, payments):
+        """The batch of an exact replay, None when all references are new, else raise."""
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                """SELECT payment_reference_number, batch_id, payment_amount::text,
+                          remitting_account, beneficiary_account
+                     FROM g2p_sim_payment WHERE payment_reference_number = ANY(%s)""",
+                [p["payment_reference_number"] for p in payments],
+            )
+        )
+        known = {row[0]: row[1:] for row in cr.fetchall()}
+        if not known:
+            return None
+        mismatched = [
+            p["payment_reference_number"]
+            for p in payments
+            if p["payment_reference_number"] not in known
+            or known[p["payment_reference_number"]][2:]
+            != (p["remitting_account"], p["beneficiary_account"])
+            or not self._same_amount(
+                p["payment_amount"], known[p["payment_reference_number"]][1]
+            )
+        ]
+        batch_ids = {row[0] for row in known.values()}
+        if mismatched or len(known) != len(payments) or len(batch_ids) != 1:
+            refs = sorted(known)
+            raise G2PSimBankError(
+                "DUPLICATE_REFERENCE",
+                _(
+                    "%(n)s payment reference(s) are already known and the request is not "
+                    "an exact replay of one earlier request; nothing was recorded. "
+                    "Known references: %(r)s",
+                    n=len(refs),
+                    r=", ".join(refs[:10]) + (" ..." if len(refs) > 10 else ""),
+                ),
+            )
+        return self.env["g2p.sim.payment.batch"].sudo().browse(batch_ids.pop())
+
+    @api.model
+    def _same_amount(self, raw, recorded):
+        try:
+            return Decimal(str(raw).strip()) == Decimal(recorded)
+        except InvalidOperation:
+            return False
+
+    @api.model
+    def _check_payments(self, payments):
+        """Resolve accounts and blocks (one query each), check them; return the totals
+        per block and the batch currency. Sets account_id, block_id, currency_id and the
+        Decimal payment_amount on each payment dict."""
+        accounts = {
+            a.account_number: a
+            for a in self.env["g2p.sim.account"]
+            .sudo()
+            .search(
+                [
+                    (
+                        "account_number",
+                        "in",
+                        list({p["remitting_account"] for p in payments}),
+                    )
+                ]
+            )
+        }
+        blocks = {
+            b.reference: b
+            for b in self.env["g2p.sim.fund.block"]
+            .sudo()
+            .search(
+                [
+                    (
+                        "reference",
+                        "in",
+                        list({p["funds_blocked_reference_number"] for p in payments}),
+                    )
+                ]
+            )
+        }
+        today = fields.Date.today()
+        per_block = defaultdict(Decimal)
+        currencies = set()
+        for p in payments:
+            ref = p["payment_reference_number"]
+            account = accounts.get(p["remitting_account"])
+            if not account:
+                raise G2PSimBankError(
+                    "ACCOUNT_NOT_FOUND",
+                    _(
+                        "Payment %(r)s: account %(a)s does not exist.",
+                        r=ref,
+                        a=p["remitting_account"],
+                    ),
+                )
+            if account.state != "active":
+                raise G2PSimBankError(
+                    "ACCOUNT_NOT_ACTIVE",
+                    _(
+                        "Payment %(r)s: account %(a)s is not active.",
+                        r=ref,
+                        a=account.account_number,
+                    ),
+                )
+            if account.currency_id.name != p["remitting_account_currency"]:
+                raise G2PSimBankError(
+                    "CURRENCY_MISMATCH",
+                    _(
+                        "Payment %(r)s: account %(a)s is in %(c)s, not %(x)s.",
+                        r=ref,
+                        a=account.account_number,
+                        c=account.currency_id.name,
+                        x=p["remitting_account_currency"],
+                    ),
+                )
+            try:
+                p["payment_amount"] = self._to_amount(
+                    p["payment_amount"], account.currency_id
+                )
+            except G2PSimBankError as error:
+                raise G2PSimBankError(
+                    error.code, _("Payment %(r)s: %(e)s", r=ref, e=error.args[0])
+                ) from None
+            block = blocks.get(p["funds_blocked_reference_number"])
+            if not block or block.account_id != account:
+                raise G2PSimBankError(
+                    "BLOCK_NOT_FOUND",
+                    _(
+                        "Payment %(r)s: account %(a)s has no fund block %(b)s.",
+                        r=ref,
+                        a=account.account_number,
+                        b=p["funds_blocked_reference_number"],
+                    ),
+                )
+            if block.state != "active" or (
+                block.expiry_date and block.expiry_date < today
+            ):
+                raise G2PSimBankError(
+                    "BLOCK_NOT_ACTIVE",
+                    _(
+                        "Payment %(r)s: fund block %(b)s is no longer active.",
+                        r=ref,
+                        b=block.reference,
+                    ),
+                )
+            p.update(
+                account_id=account.id,
+                block_id=block.id,
+                currency_id=account.currency_id.id,
+            )
+            per_block[block.id] += p["payment_amount"]
+            currencies.add(account.currency_id)
+        if len(currencies) > 1:
+            raise G2PSimBankError(
+                "INVALID_REQUEST",
+                _("All payments of one request must be in the same currency."),
+            )
+        return per_block, currencies.pop()
+
+    @api.model
+    def _reserve(self, per_block):
+        """Reserve each block's share of the batch under the block's row lock."""
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                """SELECT id, reference, state, (amount_remaining - amount_reserved)::text
+                     FROM g2p_sim_fund_block WHERE id = ANY(%s)
+                    ORDER BY id FOR NO KEY UPDATE""",
+                list(per_block),
+            )
+        )
+        for block_id, reference, state, free in cr.fetchall():
+            if state != "active":
+                raise G2PSimBankError(
+                    "BLOCK_NOT_ACTIVE",
+                    _("Fund block %(b)s is %(s)s.", b=reference, s=state),
+                )
+            if per_block[block_id] > Decimal(free):
+                raise G2PSimBankError(
+                    "BLOCK_EXCEEDED",
+                    _(
+                        "The payments need %(n)s from fund block %(b)s, which has only "
+                        "%(f)s left that no other batch has reserved.",
+                        n=per_block[block_id],
+                        b=reference,
+                        f=free,
+                    ),
+                )
+        execute_values(
+            cr._obj,
+            """UPDATE g2p_sim_fund_block b
+                  SET amount_reserved = b.amount_reserved + v.amount
+                 FROM (VALUES %s) AS v(id, amount) WHERE b.id = v.id""",
+            list(per_block.items()),
+            template="(%s::int, %s::numeric)",
+        )
+
+    @api.model
+    def initiate_payment(self, payment_dicts):
+        """Record a list of example-bank payment requests as ONE batch; enqueue its job.
+
+        Validates everything first and writes nothing on any error. A full replay of an
+        earlier request returns its batch unchanged; a mix of new and known references, or a
+        known reference with other content, is DUPLICATE_REFERENCE.
+        """
+        self._check_operator()
+        payments = self._normalise_payments(payment_dicts)
+        replayed = self._replayed_batch(payments)
+        if replayed is not None:
+            return replayed
+        per_block, currency = self._check_payments(payments)
+        self._reserve(per_block)
+        batch = (
+            self.env["g2p.sim.payment.batch"]
+            .sudo()
+            .create(
+                {
+                    "name": self.env["ir.sequence"]
+                    .sudo()
+                    .next_by_code("g2p.sim.payment.batch"),
+                    "currency_id": currency.id,
+                    "payment_count": len(payments),
+                    "amount_total": sum(per_block.values()),
+                }
+            )
+        )
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        names = [name for name, _type in PAYMENT_COLUMNS]
+        query = SQL(
+            "INSERT INTO g2p_sim_payment (%s, status, create_uid, create_date, "
+            "write_uid, write_date) VALUES %%s",
+            SQL(", ").join(SQL.identifier(name) for name in names),
+        )
+        template = "(%s, 'pending', %s, %s, %s, %s)" % ", ".join(
+            f"%s::{sql_type}" for _name, sql_type in PAYMENT_COLUMNS
+        )
+        execute_values(
+            self.env.cr._obj,
+            query.code,
+            (
+                (batch.id, *(p[name] for name in names[1:]), uid, now, uid, now)
+                for p in payments
+            ),
+            template=template,
+            page_size=1000,
+        )
+        self._enqueue_batch(batch)
+        return batch
+
+    @api.model
+    def _enqueue_batch(self, batch, retry=0):
+        return (
+            self.sudo()
+            .with_delay(
+                channel="root.g2p_bank_simulator",
+                identity_key=f"g2p_sim_process_batch_{batch.id}_{retry}",
+                description=_("Process payment batch %(b)s", b=batch.name),
+            )
+            .process_batch(batch)
+        )
+
+    @api.model
+    def process_batch(self, batch):
+        """The job body: execute the pending payments of ``batch``, set-based, in one
+        transaction (so a killed worker leaves nothing half done and a retry starts
+        clean). A batch already done is left alone. Then enqueue a statement for each
+        remitting account, as the example bank does."""
+        # The bank's back office runs the job: rights were checked when it was recorded.
+        batch = batch.sudo()
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                "SELECT state FROM g2p_sim_payment_batch WHERE id = %s FOR NO KEY UPDATE",
+                batch.id,
+            )
+        )
+        if cr.fetchone()[0] == "done":
+            return _("Batch %(b)s was already processed.", b=batch.name)
+        try:
+            with cr.savepoint():
+                batch._process()
+        except (OperationalError, RetryableJobError):
+            raise  # concurrency: queue_job retries the whole job
+        except Exception as error:
+            _logger.exception("Payment batch %s failed", batch.name)
+            batch.invalidate_recordset()
+            batch.write(
+                {
+                    "state": "failed",
+                    "error": str(error),
+                    "attempt_count": batch.attempt_count + 1,
+                }
+            )
+            return _("Batch %(b)s failed: %(e)s", b=batch.name, e=error)
+        cr.execute(
+            SQL(
+                """SELECT DISTINCT a.account_number FROM g2p_sim_payment p
+                     JOIN g2p_sim_account a ON a.id = p.account_id
+                    WHERE p.batch_id = %s ORDER BY 1""",
+                batch.id,
+            )
+        )
+        for (account_number,) in cr.fetchall():
+            self.sudo().generate_statement(account_number)
+        return _(
+            "Batch %(b)s: %(s)s paid, %(f)s failed.",
+            b=batch.name,
+            s=batch.success_count,
+            f=batch.failed_count,
+        )
+
+    # ------------------------------------------------------------------ statements
+    @api.model
+    def generate_statement(self, account_number):
+        """Create a pending statement of the account's unreported entries and enqueue
+        its generation (channel root.g2p_bank_simulator.statement). Accounts in any
+        state have statements."""
+        self._check_operator()
+        number = self._text(account_number, "account_number", required=True)
+        account = (
+            self.env["g2p.sim.account"]
+            .sudo()
+            .search([("account_number", "=", number)], limit=1)
+        )
+        if not account:
+            raise G2PSimBankError(
+                "ACCOUNT_NOT_FOUND", _("Account %(a)s does not exist.", a=number)
+            )
+        statement = (
+            self.env["g2p.sim.statement"].sudo().create({"account_id": account.id})
+        )
+        statement.with_delay(
+            channel="root.g2p_bank_simulator.statement",
+            identity_key=f"g2p_sim_statement_{statement.id}",
+            description=_("Statement %(s)s", s=statement.name),
+        )._job_generate()
+        return statement
+
+    @api.model
+    def get_statement(self, reference):
+        """The statement with this reference (account_statement_id)."""
+        self._check_operator()
+        statement = (
+            self.env["g2p.sim.statement"]
+            .sudo()
+            .search([("name", "=", self._text(reference, "reference", True))], limit=1)
+        )
+        if not statement:
+            raise G2PSimBankError(
+                "STATEMENT_NOT_FOUND", _("Statement %(s)s does not exist.", s=reference)
+            )
+        return statement

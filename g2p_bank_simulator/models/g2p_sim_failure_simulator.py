@@ -1,0 +1,97 @@
+import hashlib
+from decimal import Decimal, InvalidOperation
+
+from odoo import api, models
+from odoo.tools import SQL
+
+#: Reasons the OpenG2P bridge understands; other-bank failures pick one of them.
+OTHER_BANK_REASONS = (
+    "ACCOUNT_NOT_FOUND",
+    "ACCOUNT_CLOSED",
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_DECEASED",
+)
+PARAM_PREFIX = "g2p_bank_simulator."
+
+
+class G2PSimFailureSimulator(models.AbstractModel):
+    """Decides, deterministically, the outcome of each payment of a batch.
+
+    Same settings and same payment reference give the same outcome, so that re-running a
+    batch fails the same payments.
+    """
+
+    _name = "g2p.sim.failure.simulator"
+    _description = "Simulated bank failure simulation"
+
+    @api.model
+    def _settings(self):
+        get = self.env["ir.config_parameter"].sudo().get_param
+        try:
+            rate = Decimal(get(PARAM_PREFIX + "failure_rate") or "0")
+        except InvalidOperation:
+            rate = Decimal(0)
+        missing = get(PARAM_PREFIX + "nonexistent_accounts") or ""
+        return {
+            "bank_code": (get(PARAM_PREFIX + "bank_code") or "SIMBANK").strip(),
+            "failure_rate": min(max(rate, Decimal(0)), Decimal(100)),
+            "seed": get(PARAM_PREFIX + "seed") or "0",
+            "nonexistent": {
+                line.strip() for line in missing.splitlines() if line.strip()
+            },
+        }
+
+    @api.model
+    def _draw(self, seed, reference, salt):
+        """A number in [0, 1) from the seed and the reference: stable across runs."""
+        digest = hashlib.sha256(f"{seed}:{salt}:{reference}".encode()).digest()
+        return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+
+    @api.model
+    def _decide(self, payments):
+        """Return ``{payment_id: (reason or None, credit account number, kind)}``.
+
+        ``payments``: dicts with id, reference, account, account_type, bank_code,
+        provider (the wallet provider) and currency_id.
+        ``kind`` is "customer" for an account of this bank, "clearing" otherwise.
+        """
+        settings = self._settings()
+        ours = [
+            p
+            for p in payments
+            if p["account_type"] == "BANK_ACCOUNT"
+            and p["bank_code"] == settings["bank_code"]
+        ]
+        self.env.cr.execute(
+            SQL(
+                "SELECT account_number, state, currency_id FROM g2p_sim_account "
+                "WHERE account_number = ANY(%s) AND kind = 'customer'",
+                list({p["account"] for p in ours}),
+            )
+        )
+        known = {number: (state, cur) for number, state, cur in self.env.cr.fetchall()}
+        rate = settings["failure_rate"] / 100
+        result = {}
+        for p in payments:
+            if p["account"] in settings["nonexistent"]:
+                result[p["id"]] = ("ACCOUNT_NOT_FOUND", None, None)
+            elif p["account_type"] == "BANK_ACCOUNT" and (
+                p["bank_code"] == settings["bank_code"]
+            ):
+                state, currency_id = known.get(p["account"], ("active", None))
+                reason = None if state == "active" else f"ACCOUNT_{state.upper()}"
+                if not reason and currency_id not in (None, p["currency_id"]):
+                    reason = "CURRENCY_MISMATCH"
+                result[p["id"]] = (reason, p["account"], "customer")
+            elif rate and self._draw(settings["seed"], p["reference"], "fail") < rate:
+                pick = self._draw(settings["seed"], p["reference"], "reason")
+                reason = OTHER_BANK_REASONS[int(pick * len(OTHER_BANK_REASONS))]
+                result[p["id"]] = (reason, None, None)
+            else:
+                clearing = (
+                    p["bank_code"]
+                    if p["account_type"] == "BANK_ACCOUNT"
+                    else p["provider"]
+                ) or p["account_type"]
+                result[p["id"]] = (None, f"CLR-{clearing}", "clearing")
+        return result

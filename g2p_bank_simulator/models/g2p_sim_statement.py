@@ -1,0 +1,323 @@
+import logging
+from decimal import Decimal
+
+import requests
+from psycopg2 import OperationalError
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+_logger = logging.getLogger(__name__)
+
+#: Entries read per query while streaming them to the writer.
+CHUNK = 5000
+PUSH_TIMEOUT = 30
+
+
+class G2PSimStatement(models.Model):
+    """An MT940 statement of one account: all its ledger entries not reported before.
+
+    Created pending by ``g2p.sim.bank.generate_statement``; the job ``_job_generate``
+    fills it in, and ``_job_push`` posts it to the configured upload URL.
+    """
+
+    _name = "g2p.sim.statement"
+    _description = "Simulated bank MT940 statement"
+    _order = "id desc"
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: (
+            self.env["ir.sequence"].sudo().next_by_code("g2p.sim.statement")
+        ),
+    )
+    account_id = fields.Many2one(
+        "g2p.sim.account", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    currency_id = fields.Many2one(related="account_id.currency_id", store=True)
+    number = fields.Integer(string="Statement number", readonly=True)
+    sequence_count = fields.Integer(string="Messages", readonly=True)
+    date_from = fields.Date(string="From", readonly=True)
+    date_to = fields.Date(string="To", readonly=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("processing", "Processing"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+        ],
+        required=True,
+        default="pending",
+        readonly=True,
+    )
+    opening_balance = fields.Monetary(readonly=True)
+    closing_balance = fields.Monetary(readonly=True)
+    entry_count = fields.Integer(readonly=True)
+    ledger_entry_ids = fields.One2many("g2p.sim.ledger.entry", "statement_id")
+    mt940_text = fields.Text(string="MT940", readonly=True)
+    attachment_id = fields.Many2one("ir.attachment", readonly=True)
+    error = fields.Text(readonly=True)
+    push_state = fields.Selection(
+        [
+            ("none", "Not pushed"),
+            ("pending", "Pending"),
+            ("done", "Pushed"),
+            ("failed", "Failed"),
+        ],
+        required=True,
+        default="none",
+        readonly=True,
+    )
+    push_date = fields.Datetime(readonly=True)
+    push_error = fields.Text(readonly=True)
+
+    _sql_constraints = [
+        ("name_uniq", "UNIQUE(name)", "Statement references are unique."),
+    ]
+
+    def action_download(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self.attachment_id.id}?download=true",
+            "target": "self",
+        }
+
+    # ------------------------------------------------------------------ generation
+    def _job_generate(self):
+        """Job: write the MT940 of the account's unreported entries.
+
+        Holds the account's row lock for the whole job, so that two statements of one
+        account are never generated at the same time and no entry escapes both.
+        """
+        # The bank's back office runs the job; the request that created it was checked.
+        self = self.sudo()
+        self.ensure_one()
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                "SELECT id FROM g2p_sim_account WHERE id = %s FOR NO KEY UPDATE",
+                self.account_id.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                "SELECT state FROM g2p_sim_statement WHERE id = %s FOR NO KEY UPDATE",
+                self.id,
+            )
+        )
+        if cr.fetchone()[0] == "done":
+            return _("Statement %(s)s was already generated.", s=self.name)
+        try:
+            with cr.savepoint():
+                self._generate()
+        except (OperationalError, RetryableJobError):
+            raise
+        except Exception as error:
+            _logger.exception("Statement %s failed", self.name)
+            self.invalidate_recordset()
+            self.write({"state": "failed", "error": str(error)})
+            return _("Statement %(s)s failed: %(e)s", s=self.name, e=error)
+        if self._upload_url():
+            self.push_state = "pending"
+            self.with_delay(
+                channel="root.g2p_bank_simulator.statement",
+                identity_key=f"g2p_sim_statement_push_{self.id}",
+                max_retries=10,
+                description=_("Push statement %(s)s", s=self.name),
+            )._job_push()
+        return _("Statement %(s)s: %(n)s entries.", s=self.name, n=self.entry_count)
+
+    def _previous_closing(self):
+        """Number and closing balance of the account's last generated statement."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """SELECT number, closing_balance::text FROM g2p_sim_statement
+                    WHERE account_id = %s AND state = 'done'
+                    ORDER BY number DESC LIMIT 1""",
+                self.account_id.id,
+            )
+        )
+        row = cr.fetchone()
+        return (row[0], Decimal(row[1])) if row else (0, Decimal(0))
+
+    def _generate(self):
+        from odoo.addons.g2p_bank_simulator.mt940 import (
+            Mt940Writer,
+            StatementHeader,
+        )
+
+        cr = self.env.cr
+        account = self.account_id
+        previous_number, opening = self._previous_closing()
+        cr.execute(
+            SQL(
+                """UPDATE g2p_sim_ledger_entry SET statement_id = %s
+                    WHERE account_id = %s AND statement_id IS NULL""",
+                self.id,
+                account.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                """SELECT min(value_date), max(value_date), count(*)
+                     FROM g2p_sim_ledger_entry WHERE statement_id = %s""",
+                self.id,
+            )
+        )
+        date_from, date_to, count = cr.fetchone()
+        today = fields.Date.context_today(self)
+        cr.execute(
+            SQL(
+                "SELECT available_balance::text FROM g2p_sim_account WHERE id = %s",
+                account.id,
+            )
+        )
+        available = Decimal(cr.fetchone()[0])
+        header = StatementHeader(
+            reference=self.name,
+            account=account.account_number,
+            number=previous_number + 1,
+            currency=account.currency_id.name,
+            decimals=account.currency_id.decimal_places,
+            opening_balance=opening,
+            opening_date=date_from or today,
+            closing_date=today,
+            available_balance=available,
+            available_date=today,
+        )
+        writer = Mt940Writer(header)
+        text = "".join(writer.messages(self._iter_entries()))
+        if writer.entry_count != count:
+            raise ValueError(
+                _(
+                    "The writer wrote %(w)s entries of %(n)s.",
+                    w=writer.entry_count,
+                    n=count,
+                )
+            )
+        attachment = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": f"{account.account_number}-{header.number}.mt940",
+                    "raw": text.encode(),
+                    "mimetype": "text/plain",
+                    "res_model": self._name,
+                    "res_id": self.id,
+                }
+            )
+        )
+        self.write(
+            {
+                "state": "done",
+                "number": header.number,
+                "sequence_count": writer.message_count,
+                "date_from": date_from or today,
+                "date_to": header.closing_date,
+                "opening_balance": opening,
+                "closing_balance": writer.closing_balance,
+                "entry_count": writer.entry_count,
+                "mt940_text": text,
+                "attachment_id": attachment.id,
+                "error": False,
+            }
+        )
+
+    def _iter_entries(self):
+        """The statement's entries in id order, read in chunks (constant memory)."""
+        from odoo.addons.g2p_bank_simulator.mt940 import StatementEntry
+
+        cr = self.env.cr
+        last_id = 0
+        while True:
+            cr.execute(
+                SQL(
+                    """SELECT id, value_date, entry_date, mark, amount::text,
+                              customer_reference, bank_reference, narrative
+                         FROM g2p_sim_ledger_entry
+                        WHERE statement_id = %s AND id > %s
+                        ORDER BY id LIMIT %s""",
+                    self.id,
+                    last_id,
+                    CHUNK,
+                )
+            )
+            rows = cr.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield StatementEntry(
+                    value_date=row[1],
+                    entry_date=row[2],
+                    mark=row[3],
+                    amount=Decimal(row[4]),
+                    customer_reference=row[5] or "",
+                    bank_reference=row[6],
+                    narrative=(row[7] or "").split("\n"),
+                )
+            last_id = rows[-1][0]
+
+    # ------------------------------------------------------------------ push
+    @api.model
+    def _upload_url(self):
+        get = self.env["ir.config_parameter"].sudo().get_param
+        return (get("g2p_bank_simulator.statement_upload_url") or "").strip()
+
+    def _job_push(self):
+        """Job: POST the MT940 (multipart, field ``statement_file``) to the upload URL.
+
+        Network errors and 5xx answers are retried by queue_job; a 4xx is final.
+        """
+        self = self.sudo()
+        self.ensure_one()
+        url = self._upload_url()
+        if self.push_state == "done" or self.state != "done" or not url:
+            return _("Nothing to push.")
+        files = {
+            "statement_file": (
+                f"{self.name}.mt940",
+                self.mt940_text.encode(),
+                "text/plain",
+            )
+        }
+        try:
+            response = requests.post(url, files=files, timeout=PUSH_TIMEOUT)
+        except requests.RequestException as error:
+            raise RetryableJobError(
+                _("Upload to %(u)s failed: %(e)s", u=url, e=error), seconds=30
+            ) from error
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryableJobError(
+                _("Upload to %(u)s answered %(c)s.", u=url, c=response.status_code),
+                seconds=30,
+            )
+        if response.status_code >= 400:
+            self.write(
+                {
+                    "push_state": "failed",
+                    "push_error": _(
+                        "%(u)s refused the statement (%(c)s): %(t)s",
+                        u=url,
+                        c=response.status_code,
+                        t=response.text[:500],
+                    ),
+                }
+            )
+            return self.push_error
+        self.write(
+            {
+                "push_state": "done",
+                "push_date": fields.Datetime.now(),
+                "push_error": False,
+            }
+        )
+        return _("Statement %(s)s pushed to %(u)s.", s=self.name, u=url)
