@@ -1,9 +1,12 @@
 from typing import Any
 
+from starlette.middleware import Middleware
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import dependencies
+from ..fastapi_dispatcher import CaptureExceptionsMiddleware
 from ..routers.bank import bank_router
 
 APP_DESCRIPTIONS = {
@@ -51,6 +54,12 @@ class FastapiEndpoint(models.Model):
     @api.model
     def _fastapi_app_fields(self) -> list[str]:
         return super()._fastapi_app_fields() + ["g2p_auth_method"]
+
+    def _get_fastapi_app_middlewares(self):
+        middlewares = super()._get_fastapi_app_middlewares()
+        if self.app in APP_DESCRIPTIONS:
+            middlewares.append(Middleware(CaptureExceptionsMiddleware))
+        return middlewares
 
     def _get_fastapi_routers(self):
         if self.app == "g2p_bank":

@@ -1,6 +1,8 @@
+import base64
+
 from odoo.tests import tagged
 
-from ..dependencies import g2p_authenticated_env
+from ..dependencies import env_from_basic_auth, g2p_authenticated_env
 from .common import BankApiCase
 
 
@@ -279,3 +281,27 @@ class TestStatementAndAccess(BankApiCase):
         )
         self.assertEqual(response.status_code, 403, response.text)
         self.assertEqual(response.json()["detail"]["code"], "FORBIDDEN")
+
+    def test_http_basic_authenticates_odoo_users(self):
+        """Basic auth checks the login and password (Odoo's own authentication, which
+        reads committed users: the admin of the test database) and then the group."""
+        overrides = {g2p_authenticated_env: env_from_basic_auth}
+        payload = {
+            "account_number": "TEST-FUND-1",
+            "account_currency": "KES",
+            "total_funds_needed": 1,
+        }
+        for password, expected in (("admin", 403), ("wrong", 401)):
+            with (
+                self.subTest(password=password),
+                self._create_test_client(
+                    raise_server_exceptions=False, dependency_overrides=overrides
+                ) as client,
+            ):
+                token = base64.b64encode(f"admin:{password}".encode()).decode()
+                response = client.post(
+                    "/check_funds",
+                    json=payload,
+                    headers={"Authorization": f"Basic {token}"},
+                )
+                self.assertEqual(response.status_code, expected, response.text)
