@@ -1,0 +1,2 @@
+from . import fastapi_dispatcher
+from . import models

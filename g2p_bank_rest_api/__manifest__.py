@@ -15,8 +15,13 @@
         "extendable_fastapi",
         "fastapi_auth_api_key",
     ],
-    "external_dependencies": {"python": ["pydantic", "extendable-pydantic"]},
-    "data": [],
-    "demo": [],
+    "external_dependencies": {
+        "python": ["pydantic", "extendable-pydantic", "pycountry"]
+    },
+    "data": [
+        "security/g2p_bank_rest_api_security.xml",
+        "data/fastapi_endpoint_data.xml",
+    ],
+    "demo": ["demo/g2p_bank_rest_api_demo.xml"],
     "installable": True,
 }

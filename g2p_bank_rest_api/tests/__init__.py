@@ -1,0 +1,2 @@
+from . import test_bank_api
+from . import test_bank_api_http

@@ -1,0 +1,2 @@
+from . import fastapi_endpoint
+from . import g2p_bank_api_router_helper

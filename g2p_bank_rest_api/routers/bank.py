@@ -1,0 +1,68 @@
+"""The bank app's routes: thin, each validates, calls one use case, answers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+
+from odoo.api import Environment
+
+from ..dependencies import bank_api_env
+from ..schemas.bank import (
+    AccountStatementRequest,
+    AccountStatementResponse,
+    BlockFundsRequest,
+    BlockFundsResponse,
+    CheckFundsRequest,
+    CheckFundsResponse,
+    InitiatePaymentResponse,
+    PaymentRequestList,
+    ReleaseBlockRequest,
+    ReleaseBlockResponse,
+)
+
+bank_router = APIRouter(tags=["bank"])
+BankEnv = Annotated[Environment, Depends(bank_api_env)]
+
+
+def _helper(env):
+    return env["g2p.bank.api.router.helper"]
+
+
+@bank_router.post("/check_funds")
+def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
+    """Whether the account's available balance covers the amount.
+
+    `status` is `success` only when the funds are available."""
+    return _helper(env).check_funds(request)
+
+
+@bank_router.post("/block_funds")
+def block_funds(request: BlockFundsRequest, env: BankEnv) -> BlockFundsResponse:
+    """Move the amount from available to blocked; answer the block's reference."""
+    return _helper(env).block_funds(request)
+
+
+@bank_router.post("/release_block")
+def release_block(request: ReleaseBlockRequest, env: BankEnv) -> ReleaseBlockResponse:
+    """Return a block's remaining amount to the available balance."""
+    return _helper(env).release_block(request)
+
+
+@bank_router.post("/initiate_payment")
+def initiate_payment(
+    requests: Annotated[PaymentRequestList, Body()], env: BankEnv
+) -> InitiatePaymentResponse:
+    """Record a list of payments as one batch, executed asynchronously.
+
+    Payment references are idempotency keys: replaying a whole earlier call answers
+    `success` and changes nothing; a call that mixes new and already known references
+    is refused (`DUPLICATE_REFERENCE`) and changes nothing."""
+    return _helper(env).initiate_payment(requests)
+
+
+@bank_router.post("/generate_account_statement")
+def generate_account_statement(
+    request: AccountStatementRequest, env: BankEnv
+) -> AccountStatementResponse:
+    """Create a statement of the entries not yet reported (written by a job)."""
+    return _helper(env).generate_account_statement(request)
