@@ -36,7 +36,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         except G2PSimBankError as error:
             if error.code in MALFORMED_REQUEST_CODES:
                 raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    422,  # status.HTTP_422_UNPROCESSABLE_CONTENT on newer Starlette
                     detail={"code": error.code, "message": str(error.args[0])},
                 ) from error
             return None, (error.code, str(error.args[0]))
