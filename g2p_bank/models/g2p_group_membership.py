@@ -28,7 +28,7 @@ class G2pGroupMembership(models.Model):
         related="individual_id.g2p_functional_id", string="Member functional ID"
     )
 
-    _sql_constraints = [  # noqa: RUF012
+    _sql_constraints = [
         (
             "group_individual_uniq",
             "unique(group_id, individual_id)",

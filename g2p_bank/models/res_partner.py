@@ -48,7 +48,7 @@ class ResPartner(models.Model):
         help="The active, not closed account flagged primary: where payments go.",
     )
 
-    _sql_constraints = [  # noqa: RUF012
+    _sql_constraints = [
         (
             "g2p_functional_id_uniq",
             "unique(g2p_functional_id)",
