@@ -107,11 +107,11 @@ ensure_mt940_tryton_venv() {
     export G2P_MT940_TRYTON_PYTHON=$venv/bin/python
 }
 
-# write_odoo_config FILE HTTP_PORT WORKERS SERVER_WIDE_MODULES: the Odoo configuration of
-# both commands (tests leave queue_job out of the server-wide modules: no job runner may
-# pick up the jobs a test commits).
+# write_odoo_config FILE HTTP_PORT WORKERS SERVER_WIDE_MODULES CRON_THREADS: the Odoo
+# configuration of both commands. Tests run neither a job runner (queue_job out of the
+# server-wide modules) nor crons: nothing may touch the rows a test commits.
 write_odoo_config() {
-    local file=$1 port=$2 workers=$3 server_wide_modules=$4
+    local file=$1 port=$2 workers=$3 server_wide_modules=$4 cron_threads=$5
     mkdir -p "$(dirname "$file")" "$G2P_STATE_DIR/filestore"
     cat >"$file" <<CONF
 [options]
@@ -125,6 +125,7 @@ http_interface = 127.0.0.1
 http_port = $port
 workers = $workers
 server_wide_modules = $server_wide_modules
+max_cron_threads = $cron_threads
 # Batches of 100,000 payments are processed by one job: give it time.
 limit_time_cpu = 900
 limit_time_real = 1800

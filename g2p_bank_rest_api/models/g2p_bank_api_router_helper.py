@@ -1,15 +1,22 @@
-from fastapi import HTTPException
+from decimal import Decimal
+
+from fastapi import HTTPException, status
 
 from odoo import models
+from odoo.tools import SQL
 
 from odoo.addons.g2p_bank_simulator.exceptions import G2PSimBankError
 
 from ..schemas.bank import (
+    AccountBalance,
     AccountStatementResponse,
+    BatchStatus,
     BlockFundsResponse,
     CheckFundsResponse,
     InitiatePaymentResponse,
+    PaymentStatus,
     ReleaseBlockResponse,
+    StatementStatus,
 )
 
 #: Service errors that mean "your request is malformed" (HTTP 422); every other service
@@ -107,4 +114,121 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             )
         return AccountStatementResponse(
             status="success", account_statement_id=statement.name, error_message=""
+        )
+
+    # ---------------------------------------------------------------- status reads
+    def _get(self, model, field, value, code, what):
+        """The record whose ``field`` is ``value``, or 404 with ``code``."""
+        record = self.env[model].search([(field, "=", value)], limit=1)
+        if not record:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail={"code": code, "message": f"{what} {value!r} does not exist."},
+            )
+        return record
+
+    def _amounts(self, record, names):
+        """Monetary columns read exactly (the ORM reads numeric as float)."""
+        record.flush_recordset(names)
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM %s WHERE id = %s",
+                SQL(", ").join(SQL("%s::text", SQL.identifier(n)) for n in names),
+                SQL.identifier(record._table),
+                record.id,
+            )
+        )
+        values = self.env.cr.fetchone()
+        return {
+            n: None if v is None else Decimal(v)
+            for n, v in zip(names, values, strict=True)
+        }
+
+    def statement_status(self, statement_id):
+        statement = self._get(
+            "g2p.sim.statement",
+            "name",
+            statement_id,
+            "STATEMENT_NOT_FOUND",
+            "Statement",
+        )
+        return StatementStatus(
+            account_statement_id=statement.name,
+            account_number=statement.account_id.account_number,
+            state=statement.state,
+            statement_number=statement.number or None,
+            entry_count=statement.entry_count,
+            error=statement.error or None,
+            **self._amounts(statement, ["opening_balance", "closing_balance"]),
+        )
+
+    def statement_mt940(self, statement_id):
+        statement = self._get(
+            "g2p.sim.statement",
+            "name",
+            statement_id,
+            "STATEMENT_NOT_FOUND",
+            "Statement",
+        )
+        if statement.state != "done":
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail={
+                    "code": "STATEMENT_NOT_READY",
+                    "message": f"Statement {statement.name} is {statement.state}; "
+                    "its MT940 is available once it is done.",
+                },
+            )
+        return statement.mt940_text
+
+    def payment_status(self, reference):
+        payment = self._get(
+            "g2p.sim.payment",
+            "payment_reference_number",
+            reference,
+            "PAYMENT_NOT_FOUND",
+            "Payment",
+        )
+        return PaymentStatus(
+            payment_reference_number=payment.payment_reference_number,
+            batch_id=payment.batch_id.name,
+            status=payment.status,
+            failure_reason=payment.failure_reason or None,
+            bank_reference=payment.bank_reference or None,
+        )
+
+    def batch_status(self, batch_id):
+        batch = self._get(
+            "g2p.sim.payment.batch", "name", batch_id, "BATCH_NOT_FOUND", "Batch"
+        )
+        return BatchStatus(
+            batch_id=batch.name,
+            state=batch.state,
+            payment_count=batch.payment_count,
+            success_count=batch.success_count,
+            failed_count=batch.failed_count,
+            error=batch.error or None,
+            **{  # totals by outcome are empty until the batch is processed
+                name: amount
+                for name, amount in self._amounts(
+                    batch, ["amount_total", "amount_success", "amount_failed"]
+                ).items()
+                if amount is not None
+            },
+        )
+
+    def account_balance(self, account_number):
+        account = self._get(
+            "g2p.sim.account",
+            "account_number",
+            account_number,
+            "ACCOUNT_NOT_FOUND",
+            "Account",
+        )
+        return AccountBalance(
+            account_number=account.account_number,
+            currency=account.currency_id.name,
+            **self._amounts(
+                account, ["book_balance", "blocked_amount", "available_balance"]
+            ),
         )

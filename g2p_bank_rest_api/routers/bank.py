@@ -2,26 +2,32 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
+from fastapi.responses import PlainTextResponse
 
 from odoo.api import Environment
 
 from ..dependencies import bank_api_env
 from ..schemas.bank import (
+    AccountBalance,
     AccountStatementRequest,
     AccountStatementResponse,
+    BatchStatus,
     BlockFundsRequest,
     BlockFundsResponse,
     CheckFundsRequest,
     CheckFundsResponse,
     InitiatePaymentResponse,
     PaymentRequestList,
+    PaymentStatus,
     ReleaseBlockRequest,
     ReleaseBlockResponse,
+    StatementStatus,
 )
 
 bank_router = APIRouter(tags=["bank"])
 BankEnv = Annotated[Environment, Depends(bank_api_env)]
+Key = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _helper(env):
@@ -66,3 +72,37 @@ def generate_account_statement(
 ) -> AccountStatementResponse:
     """Create a statement of the entries not yet reported (written by a job)."""
     return _helper(env).generate_account_statement(request)
+
+
+@bank_router.get("/statements/{account_statement_id}")
+def statement_status(account_statement_id: Key, env: BankEnv) -> StatementStatus:
+    """A statement's state, number, balances and entry count."""
+    return _helper(env).statement_status(account_statement_id)
+
+
+@bank_router.get(
+    "/statements/{account_statement_id}/mt940",
+    response_class=PlainTextResponse,
+    responses={409: {"description": "The statement is not generated yet."}},
+)
+def statement_mt940(account_statement_id: Key, env: BankEnv) -> str:
+    """The statement's MT940 text (CRLF lines), once it is done."""
+    return _helper(env).statement_mt940(account_statement_id)
+
+
+@bank_router.get("/payments/{payment_reference_number}")
+def payment_status(payment_reference_number: Key, env: BankEnv) -> PaymentStatus:
+    """A payment's status: pending, success or failed (with the reason)."""
+    return _helper(env).payment_status(payment_reference_number)
+
+
+@bank_router.get("/batches/{batch_id}")
+def batch_status(batch_id: Key, env: BankEnv) -> BatchStatus:
+    """A batch's state and its counts and totals by outcome."""
+    return _helper(env).batch_status(batch_id)
+
+
+@bank_router.get("/accounts/{account_number}/balance")
+def account_balance(account_number: Key, env: BankEnv) -> AccountBalance:
+    """Book, blocked and available balance of an account."""
+    return _helper(env).account_balance(account_number)

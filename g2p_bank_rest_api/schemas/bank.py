@@ -125,3 +125,42 @@ class AccountStatementResponse(ContractModel):
     account_statement_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+
+class StatementStatus(ContractModel):
+    account_statement_id: str
+    account_number: str
+    state: Literal["pending", "processing", "done", "failed"]
+    statement_number: int | None = None
+    entry_count: int
+    opening_balance: Decimal | None = None
+    closing_balance: Decimal | None = None
+    error: str | None = None
+
+
+class PaymentStatus(ContractModel):
+    payment_reference_number: str
+    batch_id: str
+    status: Literal["pending", "success", "failed"]
+    failure_reason: str | None = None
+    bank_reference: str | None = None
+
+
+class BatchStatus(ContractModel):
+    batch_id: str
+    state: Literal["pending", "processing", "done", "failed"]
+    payment_count: int
+    success_count: int
+    failed_count: int
+    amount_total: Decimal
+    amount_success: Decimal = Decimal(0)
+    amount_failed: Decimal = Decimal(0)
+    error: str | None = None
+
+
+class AccountBalance(ContractModel):
+    account_number: str
+    currency: str
+    book_balance: Decimal
+    blocked_amount: Decimal
+    available_balance: Decimal

@@ -44,6 +44,10 @@ class BankApiCase(FastAPITransactionCase):
         with self._create_test_client(raise_server_exceptions=False, **kwargs) as c:
             return c.post(path, json=payload)
 
+    def get(self, path):
+        with self._create_test_client(raise_server_exceptions=False) as client:
+            return client.get(path)
+
     def payment(self, reference, block, amount="100.00", **overrides):
         """An initiate_payment item as the OpenG2P bridge sends it."""
         values = {

@@ -305,3 +305,75 @@ class TestStatementAndAccess(BankApiCase):
                     headers={"Authorization": f"Basic {token}"},
                 )
                 self.assertEqual(response.status_code, expected, response.text)
+
+
+@tagged("post_install", "-at_install")
+class TestStatusReads(BankApiCase):
+    def test_balance_is_exact(self):
+        self.block("2500.50")
+        body = self.get("/accounts/TEST-FUND-1/balance").json()
+        self.assertEqual(
+            body,
+            {
+                "account_number": "TEST-FUND-1",
+                "currency": "KES",
+                "book_balance": "10000.00",
+                "blocked_amount": "2500.50",
+                "available_balance": "7499.50",
+            },
+        )
+
+    def test_payment_and_batch_status_follow_processing(self):
+        block = self.block("300")
+        batch_id = self.post(
+            "/initiate_payment",
+            [self.payment("S-1", block), self.payment("S-2", block, amount="50.25")],
+        ).json()["batch_id"]
+        self.assertEqual(self.get("/payments/S-1").json()["status"], "pending")
+        pending = self.get(f"/batches/{batch_id}").json()
+        self.assertEqual((pending["state"], pending["payment_count"]), ("pending", 2))
+        self.assertEqual(pending["amount_total"], "150.25")
+        batch = self.env["g2p.sim.payment.batch"].search([("name", "=", batch_id)])
+        self.env["g2p.sim.bank"].process_batch(batch)
+        paid = self.get("/payments/S-1").json()
+        self.assertEqual((paid["status"], paid["batch_id"]), ("success", batch_id))
+        self.assertTrue(paid["bank_reference"])
+        done = self.get(f"/batches/{batch_id}").json()
+        self.assertEqual(
+            (done["state"], done["success_count"], done["amount_success"]),
+            ("done", 2, "150.25"),
+        )
+
+    def test_statement_status_and_mt940_download(self):
+        statement_id = self.post(
+            "/generate_account_statement", {"program_account_number": "TEST-FUND-1"}
+        ).json()["account_statement_id"]
+        self.assertEqual(
+            self.get(f"/statements/{statement_id}").json()["state"], "pending"
+        )
+        early = self.get(f"/statements/{statement_id}/mt940")
+        self.assertEqual(early.status_code, 409, early.text)
+        self.assertEqual(early.json()["detail"]["code"], "STATEMENT_NOT_READY")
+        statement = self.env["g2p.sim.statement"].search([("name", "=", statement_id)])
+        statement._job_generate()
+        status = self.get(f"/statements/{statement_id}").json()
+        self.assertEqual((status["state"], status["entry_count"]), ("done", 1))
+        self.assertEqual(status["closing_balance"], "10000.00")
+        mt940 = self.get(f"/statements/{statement_id}/mt940")
+        self.assertEqual(mt940.status_code, 200)
+        self.assertTrue(mt940.headers["content-type"].startswith("text/plain"))
+        self.assertIn(":25:TEST-FUND-1\r\n", mt940.text)
+        self.assertTrue(mt940.text.endswith("-\r\n"))
+
+    def test_unknown_objects_are_404_with_a_code(self):
+        for path, code in (
+            ("/statements/NOPE", "STATEMENT_NOT_FOUND"),
+            ("/statements/NOPE/mt940", "STATEMENT_NOT_FOUND"),
+            ("/payments/NOPE", "PAYMENT_NOT_FOUND"),
+            ("/batches/NOPE", "BATCH_NOT_FOUND"),
+            ("/accounts/NOPE/balance", "ACCOUNT_NOT_FOUND"),
+        ):
+            with self.subTest(path):
+                response = self.get(path)
+                self.assertEqual(response.status_code, 404, response.text)
+                self.assertEqual(response.json()["detail"]["code"], code)
