@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
+from psycopg2.errors import UniqueViolation
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
@@ -665,16 +666,29 @@ class G2PSimBank(models.AbstractModel):
         )
         casts = ", ".join(f"%s::{sql_type}" for _name, sql_type in PAYMENT_COLUMNS)
         template = f"({casts}, 'pending', %s, %s, %s, %s)"
-        execute_values(
-            self.env.cr._obj,
-            query.code,
-            (
-                (batch.id, *(p[name] for name in names[1:]), uid, now, uid, now)
-                for p in payments
-            ),
-            template=template,
-            page_size=1000,
-        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                execute_values(
+                    self.env.cr._obj,
+                    query.code,
+                    (
+                        (batch.id, *(p[name] for name in names[1:]), uid, now, uid, now)
+                        for p in payments
+                    ),
+                    template=template,
+                    page_size=1000,
+                )
+        except UniqueViolation:
+            # A concurrent request recorded some of these references first (on another
+            # block, else its block lock would have serialised us): answer as for any
+            # known reference, never with a database error.
+            raise G2PSimBankError(
+                "DUPLICATE_REFERENCE",
+                self.env._(
+                    "Some of these payment references were recorded by another request "
+                    "at the same time; nothing was recorded for this one."
+                ),
+            ) from None
         batch.invalidate_recordset(["payment_ids", "amount_total"])
         self._enqueue_batch(batch)
         return batch

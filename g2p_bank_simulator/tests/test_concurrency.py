@@ -216,3 +216,57 @@ class TestConcurrency(TransactionCase):
             )
             reserved, remaining = cr.fetchone()
         self.assertEqual((Decimal(reserved), Decimal(remaining)), (450, 500))
+
+    def test_same_references_on_two_blocks_at_once_pay_once(self):
+        """Two requests with the same payment references on different blocks, the
+        second recorded while the first is still open: the second is answered
+        DUPLICATE_REFERENCE (not a database error) and nothing is paid twice."""
+        prog = self._fund("1000.00")
+        blocks = [
+            self._run(
+                lambda env: (
+                    env["g2p.sim.bank"].block_funds(prog, "EUR", "100.00").reference
+                )
+            )
+            for _i in range(2)
+        ]
+
+        def initiate(env, block):
+            return env["g2p.sim.bank"].initiate_payment(
+                [
+                    {
+                        "payment_reference_number": f"{self.tag}-SAME",
+                        "remitting_account": prog,
+                        "remitting_account_currency": "EUR",
+                        "payment_amount": "60.00",
+                        "funds_blocked_reference_number": block,
+                        "beneficiary_name": "B",
+                        "beneficiary_account": f"CC-{self.tag}-BEN",
+                        "beneficiary_account_type": "BANK_ACCOUNT",
+                        "beneficiary_bank_code": "OTHER",
+                    }
+                ]
+            )
+
+        with self.db.cursor() as first:
+            initiate(api.Environment(first, SUPERUSER_ID, {}), blocks[0])
+            second = threading.Thread(
+                target=lambda: results.append(
+                    self._run(lambda env: initiate(env, blocks[1]))
+                )
+            )
+            results = []
+            second.start()
+            time.sleep(1)  # the second request now waits on the reference's index
+            first.commit()  # pylint: disable=invalid-commit
+        second.join(30)
+        self.assertEqual(results, ["DUPLICATE_REFERENCE"])
+        with self.db.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT count(*) FROM g2p_sim_payment "
+                    "WHERE payment_reference_number = %s",
+                    f"{self.tag}-SAME",
+                )
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
