@@ -6,4 +6,5 @@ from . import g2p_sim_ledger_entry
 from . import g2p_sim_statement
 from . import g2p_sim_failure_simulator
 from . import g2p_sim_bank
+from . import g2p_sim_payment_intake
 from . import res_config_settings

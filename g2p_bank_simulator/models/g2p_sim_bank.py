@@ -1,11 +1,8 @@
 import logging
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
-from psycopg2.errors import UniqueViolation
-from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
@@ -14,48 +11,11 @@ from odoo.tools import SQL
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..exceptions import G2PSimBankError
-from .g2p_sim_payment import ACCOUNT_TYPES
 
 _logger = logging.getLogger(__name__)
 
-PAYMENT_REQUIRED = (
-    "payment_reference_number",
-    "remitting_account",
-    "remitting_account_currency",
-    "payment_amount",
-    "funds_blocked_reference_number",
-    "beneficiary_account",
-    "beneficiary_account_type",
-)
-PAYMENT_TEXT = (
-    "beneficiary_name",
-    "beneficiary_account_currency",
-    "beneficiary_bank_code",
-    "beneficiary_branch_code",
-    "beneficiary_mobile_wallet_provider",
-    "beneficiary_phone_no",
-    "beneficiary_email",
-    "beneficiary_email_wallet_provider",
-    "narrative_1",
-    "narrative_2",
-    "narrative_3",
-    "narrative_4",
-    "narrative_5",
-    "narrative_6",
-    "payment_date",
-)
-#: Columns of g2p_sim_payment written by initiate_payment, in insert order.
-PAYMENT_COLUMNS = (
-    ("batch_id", "int"),
-    ("account_id", "int"),
-    ("block_id", "int"),
-    ("currency_id", "int"),
-    ("payment_amount", "numeric"),
-    *((name, "varchar") for name in PAYMENT_REQUIRED if name != "payment_amount"),
-    *((name, "varchar") for name in PAYMENT_TEXT),
-)
+#: Longest text the services accept in a field (references have their own limits).
 MAX_TEXT = 255
-MAX_REFERENCE = 64
 
 
 class G2PSimBank(models.AbstractModel):
@@ -364,263 +324,6 @@ class G2PSimBank(models.AbstractModel):
 
     # ------------------------------------------------------------------ payments
     @api.model
-    def _normalise_payments(self, payment_dicts):
-        """Check the shape of every payment; return clean dicts (amounts still raw)."""
-        if not isinstance(payment_dicts, list | tuple) or not payment_dicts:
-            raise G2PSimBankError(
-                "INVALID_REQUEST",
-                self.env._("Send a non-empty list of payment requests."),
-            )
-        types = {code for code, _label in ACCOUNT_TYPES}
-        clean, seen = [], set()
-        for index, raw in enumerate(payment_dicts, start=1):
-            if not isinstance(raw, dict):
-                raise G2PSimBankError(
-                    "INVALID_REQUEST",
-                    self.env._("Payment request %(i)s is not an object.", i=index),
-                )
-            payment = {"payment_amount": raw.get("payment_amount")}
-            if payment["payment_amount"] in (None, ""):
-                raise G2PSimBankError(
-                    "INVALID_REQUEST",
-                    self.env._("Payment request %(i)s has no payment_amount.", i=index),
-                )
-            for name in PAYMENT_REQUIRED:
-                if name != "payment_amount":
-                    limit = (
-                        MAX_REFERENCE
-                        if name == "payment_reference_number"
-                        else MAX_TEXT
-                    )
-                    payment[name] = self._text(raw.get(name), name, True, limit)
-            for name in PAYMENT_TEXT:
-                value = raw.get(name)
-                if isinstance(value, int | Decimal) and not isinstance(value, bool):
-                    value = str(value)  # e.g. a phone number sent as a number
-                payment[name] = self._text(value, name)
-            if payment["beneficiary_account_type"] not in types:
-                raise G2PSimBankError(
-                    "INVALID_REQUEST",
-                    self.env._(
-                        "Payment %(r)s: beneficiary_account_type must be one of %(t)s.",
-                        r=payment["payment_reference_number"],
-                        t=", ".join(sorted(types)),
-                    ),
-                )
-            if payment["payment_reference_number"] in seen:
-                raise G2PSimBankError(
-                    "INVALID_REQUEST",
-                    self.env._(
-                        "The payment reference %(r)s appears twice in the request.",
-                        r=payment["payment_reference_number"],
-                    ),
-                )
-            seen.add(payment["payment_reference_number"])
-            clean.append(payment)
-        return clean
-
-    @api.model
-    def _replayed_batch(self, payments):
-        """The batch of an exact replay, None when all references are new; or raise."""
-        cr = self.env.cr
-        self.env.flush_all()
-        cr.execute(
-            SQL(
-                """SELECT payment_reference_number, batch_id, payment_amount::text,
-                          remitting_account, beneficiary_account
-                     FROM g2p_sim_payment WHERE payment_reference_number = ANY(%s)""",
-                [p["payment_reference_number"] for p in payments],
-            )
-        )
-        known = {row[0]: row[1:] for row in cr.fetchall()}
-        if not known:
-            return None
-        mismatched = [
-            p["payment_reference_number"]
-            for p in payments
-            if p["payment_reference_number"] not in known
-            or known[p["payment_reference_number"]][2:]
-            != (p["remitting_account"], p["beneficiary_account"])
-            or not self._same_amount(
-                p["payment_amount"], known[p["payment_reference_number"]][1]
-            )
-        ]
-        batch_ids = {row[0] for row in known.values()}
-        if mismatched or len(known) != len(payments) or len(batch_ids) != 1:
-            refs = sorted(known)
-            raise G2PSimBankError(
-                "DUPLICATE_REFERENCE",
-                self.env._(
-                    "%(n)s payment reference(s) are already known and the request is "
-                    "not an exact replay of one earlier request; nothing was recorded. "
-                    "Known references: %(r)s",
-                    n=len(refs),
-                    r=", ".join(refs[:10]) + (" ..." if len(refs) > 10 else ""),
-                ),
-            )
-        return self.env["g2p.sim.payment.batch"].sudo().browse(batch_ids.pop())
-
-    @api.model
-    def _same_amount(self, raw, recorded):
-        try:
-            return Decimal(str(raw).strip()) == Decimal(recorded)
-        except InvalidOperation:
-            return False
-
-    @api.model
-    def _check_payments(self, payments):
-        """Resolve accounts and blocks (one query each), check them; return the totals
-        per block and the batch currency. Sets account_id, block_id, currency_id and the
-        Decimal payment_amount on each payment dict."""
-        accounts = {
-            a.account_number: a
-            for a in self.env["g2p.sim.account"]
-            .sudo()
-            .search(
-                [
-                    (
-                        "account_number",
-                        "in",
-                        list({p["remitting_account"] for p in payments}),
-                    )
-                ]
-            )
-        }
-        blocks = {
-            b.reference: b
-            for b in self.env["g2p.sim.fund.block"]
-            .sudo()
-            .search(
-                [
-                    (
-                        "reference",
-                        "in",
-                        list({p["funds_blocked_reference_number"] for p in payments}),
-                    )
-                ]
-            )
-        }
-        today = fields.Date.today()
-        per_block = defaultdict(Decimal)
-        currencies = set()
-        for p in payments:
-            ref = p["payment_reference_number"]
-            account = accounts.get(p["remitting_account"])
-            if not account:
-                raise G2PSimBankError(
-                    "ACCOUNT_NOT_FOUND",
-                    self.env._(
-                        "Payment %(r)s: account %(a)s does not exist.",
-                        r=ref,
-                        a=p["remitting_account"],
-                    ),
-                )
-            if account.state != "active":
-                raise G2PSimBankError(
-                    "ACCOUNT_NOT_ACTIVE",
-                    self.env._(
-                        "Payment %(r)s: account %(a)s is not active.",
-                        r=ref,
-                        a=account.account_number,
-                    ),
-                )
-            if account.currency_id.name != p["remitting_account_currency"]:
-                raise G2PSimBankError(
-                    "CURRENCY_MISMATCH",
-                    self.env._(
-                        "Payment %(r)s: account %(a)s is in %(c)s, not %(x)s.",
-                        r=ref,
-                        a=account.account_number,
-                        c=account.currency_id.name,
-                        x=p["remitting_account_currency"],
-                    ),
-                )
-            try:
-                p["payment_amount"] = self._to_amount(
-                    p["payment_amount"], account.currency_id
-                )
-            except G2PSimBankError as error:
-                raise G2PSimBankError(
-                    error.code,
-                    self.env._("Payment %(r)s: %(e)s", r=ref, e=error.args[0]),
-                ) from None
-            block = blocks.get(p["funds_blocked_reference_number"])
-            if not block or block.account_id != account:
-                raise G2PSimBankError(
-                    "BLOCK_NOT_FOUND",
-                    self.env._(
-                        "Payment %(r)s: account %(a)s has no fund block %(b)s.",
-                        r=ref,
-                        a=account.account_number,
-                        b=p["funds_blocked_reference_number"],
-                    ),
-                )
-            if block.state != "active" or (
-                block.expiry_date and block.expiry_date < today
-            ):
-                raise G2PSimBankError(
-                    "BLOCK_NOT_ACTIVE",
-                    self.env._(
-                        "Payment %(r)s: fund block %(b)s is no longer active.",
-                        r=ref,
-                        b=block.reference,
-                    ),
-                )
-            p.update(
-                account_id=account.id,
-                block_id=block.id,
-                currency_id=account.currency_id.id,
-            )
-            per_block[block.id] += p["payment_amount"]
-            currencies.add(account.currency_id)
-        if len(currencies) > 1:
-            raise G2PSimBankError(
-                "INVALID_REQUEST",
-                self.env._("All payments of one request must be in the same currency."),
-            )
-        return per_block, currencies.pop()
-
-    @api.model
-    def _reserve(self, per_block):
-        """Reserve each block's share of the batch under the block's row lock."""
-        cr = self.env.cr
-        self.env.flush_all()
-        cr.execute(
-            SQL(
-                """SELECT id, reference, state,
-                          (amount_remaining - amount_reserved)::text
-                     FROM g2p_sim_fund_block WHERE id = ANY(%s)
-                    ORDER BY id FOR NO KEY UPDATE""",
-                list(per_block),
-            )
-        )
-        for block_id, reference, state, free in cr.fetchall():
-            if state != "active":
-                raise G2PSimBankError(
-                    "BLOCK_NOT_ACTIVE",
-                    self.env._("Fund block %(b)s is %(s)s.", b=reference, s=state),
-                )
-            if per_block[block_id] > Decimal(free):
-                raise G2PSimBankError(
-                    "BLOCK_EXCEEDED",
-                    self.env._(
-                        "The payments need %(n)s from fund block %(b)s, which has only "
-                        "%(f)s left that no other batch has reserved.",
-                        n=per_block[block_id],
-                        b=reference,
-                        f=free,
-                    ),
-                )
-        execute_values(
-            cr._obj,
-            """UPDATE g2p_sim_fund_block b
-                  SET amount_reserved = b.amount_reserved + v.amount
-                 FROM (VALUES %s) AS v(id, amount) WHERE b.id = v.id""",
-            list(per_block.items()),
-            template="(%s::int, %s::numeric)",
-        )
-
-    @api.model
     def initiate_payment(self, payment_dicts):
         """Record a list of example-bank payment requests as ONE batch; enqueue its job.
 
@@ -629,67 +332,14 @@ class G2PSimBank(models.AbstractModel):
         references, or a known reference with other content, is DUPLICATE_REFERENCE.
         """
         self._check_operator()
-        payments = self._normalise_payments(payment_dicts)
-        replayed = self._replayed_batch(payments)
+        intake = self.env["g2p.sim.payment.intake"]
+        payments = intake._normalise(payment_dicts)
+        replayed = intake._replayed_batch(payments)
         if replayed is not None:
             return replayed
-        per_block, currency = self._check_payments(payments)
-        self._reserve(per_block)
-        batch = (
-            self.env["g2p.sim.payment.batch"]
-            .sudo()
-            .create(
-                {
-                    "name": self.env["ir.sequence"]
-                    .sudo()
-                    .next_by_code("g2p.sim.payment.batch"),
-                    "currency_id": currency.id,
-                    "payment_count": len(payments),
-                }
-            )
-        )
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "UPDATE g2p_sim_payment_batch SET amount_total = %s WHERE id = %s",
-                sum(per_block.values()),
-                batch.id,
-            )
-        )
-        now = fields.Datetime.now()
-        uid = self.env.uid
-        names = [name for name, _type in PAYMENT_COLUMNS]
-        query = SQL(
-            "INSERT INTO g2p_sim_payment (%s, status, create_uid, create_date, "
-            "write_uid, write_date) VALUES %%s",
-            SQL(", ").join(SQL.identifier(name) for name in names),
-        )
-        casts = ", ".join(f"%s::{sql_type}" for _name, sql_type in PAYMENT_COLUMNS)
-        template = f"({casts}, 'pending', %s, %s, %s, %s)"
-        try:
-            with self.env.cr.savepoint(flush=False):
-                execute_values(
-                    self.env.cr._obj,
-                    query.code,
-                    (
-                        (batch.id, *(p[name] for name in names[1:]), uid, now, uid, now)
-                        for p in payments
-                    ),
-                    template=template,
-                    page_size=1000,
-                )
-        except UniqueViolation:
-            # A concurrent request recorded some of these references first (on another
-            # block, else its block lock would have serialised us): answer as for any
-            # known reference, never with a database error.
-            raise G2PSimBankError(
-                "DUPLICATE_REFERENCE",
-                self.env._(
-                    "Some of these payment references were recorded by another request "
-                    "at the same time; nothing was recorded for this one."
-                ),
-            ) from None
-        batch.invalidate_recordset(["payment_ids", "amount_total"])
+        per_block, currency = intake._check(payments)
+        intake._reserve(per_block)
+        batch = intake._record(payments, per_block, currency)
         self._enqueue_batch(batch)
         return batch
 
