@@ -133,7 +133,8 @@ limit_memory_soft = 4294967296
 limit_memory_hard = 6442450944
 
 [queue_job]
-channels = root:2
+# Batches and statements of the bank, one at a time each; batch steps of the program.
+channels = root:2,root.g2p_bank_simulator:1,root.g2p_bank_simulator.statement:1,root.g2p_payment_batch:1
 CONF
 }
 
