@@ -12,7 +12,7 @@ scenarios=("$@")
 require_odoo
 ensure_postgres
 install_requirements
-write_odoo_config "$CONFIG" 8269 0 base,web 0
+write_odoo_config "$CONFIG" 8269 0 root:0 0
 say "Creating a fresh database $G2P_BENCH_DB (no demo data)"
 drop_database "$G2P_BENCH_DB"
 odoo_bin -c "$CONFIG" -d "$G2P_BENCH_DB" -i "$G2P_ADDONS" --without-demo=all \

@@ -107,11 +107,12 @@ ensure_mt940_tryton_venv() {
     export G2P_MT940_TRYTON_PYTHON=$venv/bin/python
 }
 
-# write_odoo_config FILE HTTP_PORT WORKERS SERVER_WIDE_MODULES CRON_THREADS: the Odoo
-# configuration of both commands. Tests run neither a job runner (queue_job out of the
-# server-wide modules) nor crons: nothing may touch the rows a test commits.
+# write_odoo_config FILE HTTP_PORT WORKERS JOB_CHANNELS CRON_THREADS: the Odoo
+# configuration of both commands. Tests run neither queue_job's runner (channels
+# "root:0": it starts in any Odoo HTTP server otherwise, pytest-odoo's included) nor
+# crons: nothing may run the jobs, or touch the rows, that a test commits.
 write_odoo_config() {
-    local file=$1 port=$2 workers=$3 server_wide_modules=$4 cron_threads=$5
+    local file=$1 port=$2 workers=$3 channels=$4 cron_threads=$5
     mkdir -p "$(dirname "$file")" "$G2P_STATE_DIR/filestore"
     cat >"$file" <<CONF
 [options]
@@ -124,7 +125,7 @@ db_password = $PGPASSWORD
 http_interface = 127.0.0.1
 http_port = $port
 workers = $workers
-server_wide_modules = $server_wide_modules
+server_wide_modules = base,web,queue_job
 max_cron_threads = $cron_threads
 # Batches of 100,000 payments are processed by one job: give it time.
 limit_time_cpu = 900
@@ -133,10 +134,13 @@ limit_memory_soft = 4294967296
 limit_memory_hard = 6442450944
 
 [queue_job]
-# Batches and statements of the bank, one at a time each; batch steps of the program.
-channels = root:2,root.g2p_bank_simulator:1,root.g2p_bank_simulator.statement:1,root.g2p_payment_batch:1
+channels = $channels
 CONF
 }
+
+# Job channels of a served suite: the bank's batches and statements one at a time each,
+# the program's batch steps one at a time.
+G2P_JOB_CHANNELS=root:2,root.g2p_bank_simulator:1,root.g2p_bank_simulator.statement:1,root.g2p_payment_batch:1
 
 drop_database() {
     PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$1"

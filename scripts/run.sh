@@ -11,7 +11,7 @@ CONFIG=$G2P_STATE_DIR/odoo.conf
 require_odoo
 ensure_postgres
 install_requirements
-write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" base,web,queue_job 1
+write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 1
 
 if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
     say "Updating the addons in database $G2P_DB"
