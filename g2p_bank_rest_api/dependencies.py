@@ -60,3 +60,9 @@ def bank_api_env(
     env: Annotated[Environment, Depends(g2p_authenticated_env)],
 ) -> Environment:
     return _require_group(env, "g2p_bank_rest_api.group_bank_api", "bank API")
+
+
+def registry_api_env(
+    env: Annotated[Environment, Depends(g2p_authenticated_env)],
+) -> Environment:
+    return _require_group(env, "g2p_bank_rest_api.group_registry_api", "registry API")
