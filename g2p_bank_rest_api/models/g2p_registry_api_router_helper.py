@@ -451,10 +451,12 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
                 self._in_savepoint(item, lambda item: self._create_batch([item]))
 
     def _create_batch(self, items):
+        # The API client does not follow the registrants it creates: its followers
+        # would only slow bulk requests down.
+        Partner = self.env["res.partner"].with_context(mail_create_nosubscribe=True)
         with self._errors_as("INVALID_REGISTRANT"):
-            partners = self.env["res.partner"].create(
-                [item.partner_vals for item in items]
-            )
+            partners = Partner.create([item.partner_vals for item in items])
+        partners = partners.with_context(self.env.context)
         for item, partner in zip(items, partners, strict=True):
             item.partner = partner
         individuals = self._by_functional_id(

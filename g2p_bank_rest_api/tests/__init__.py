@@ -1,2 +1,3 @@
 from . import test_bank_api
 from . import test_bank_api_http
+from . import test_registry_api
