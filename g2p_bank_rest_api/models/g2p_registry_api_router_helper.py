@@ -662,9 +662,13 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
 
     def _mapping_error(self, item, replace):
         account, vals = item.accounts[0]
-        if account.remove:
+        if account.remove or vals.get("g2p_state") == "closed":
             return RegistryError(
-                "INVALID_MAPPING", _("A mapping cannot remove its account.")
+                "INVALID_MAPPING",
+                _(
+                    "A mapping names the open account to pay: it cannot close or "
+                    "remove it."
+                ),
             )
         current = item.partner.g2p_primary_bank_account_id
         if replace and not current:
