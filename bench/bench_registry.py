@@ -37,8 +37,9 @@ def payload(size, run):
         number = f"{run:02d}{index:08d}"
         accounts = [
             {
-                "iban": IBAN.generate("DE", bank_code="37040044", account_code=number)
-                .compact,
+                "iban": IBAN.generate(
+                    "DE", bank_code="37040044", account_code=number
+                ).compact,
                 "bank_bic": "COBADEFF",
                 "holder_name": f"Bench Person {run}-{index}",
             }
@@ -115,12 +116,12 @@ def main():
                     sys.exit(f"unexpected answer {response.status_code}: {result}")
                 env.invalidate_all()
         cr.rollback()
-    print(
+    sys.stdout.write(
         f"POST /registrants/bulk, {args.size} new registrants with accounts, "
         f"{args.repetitions} repetitions (in-process app call, flush and pre-commit "
         f"hooks included, COMMIT excluded, rolled back):\n"
         f"  median {statistics.median(timings):.3f} s, min {min(timings):.3f} s, "
-        f"max {max(timings):.3f} s"
+        f"max {max(timings):.3f} s\n"
     )
 
 

@@ -456,7 +456,7 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
         Partner = self.env["res.partner"].with_context(mail_create_nosubscribe=True)
         with self._errors_as("INVALID_REGISTRANT"):
             partners = Partner.create([item.partner_vals for item in items])
-        partners = partners.with_context(self.env.context)
+        partners = partners.with_env(self.env)
         for item, partner in zip(items, partners, strict=True):
             item.partner = partner
         individuals = self._by_functional_id(

@@ -54,7 +54,7 @@ class RegistryApiCase(FastAPITransactionCase):
     def get(self, path, **params):
         return self.call("GET", path, **params)
 
-    def create(self, payload, expected=201):
+    def post_registrant(self, payload, expected=201):
         response = self.post("/registrants", payload)
         self.assertEqual(response.status_code, expected, response.text)
         return response.json()

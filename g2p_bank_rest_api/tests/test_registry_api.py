@@ -6,7 +6,7 @@ from .registry_common import RegistryApiCase, iban
 @tagged("post_install", "-at_install")
 class TestCreateRegistrant(RegistryApiCase):
     def test_create_individual_with_bank_account_and_wallet(self):
-        body = self.create(
+        body = self.post_registrant(
             self.person(
                 "T-IND-1",
                 "Jane Achieng",
@@ -41,14 +41,14 @@ class TestCreateRegistrant(RegistryApiCase):
         )
 
     def test_functional_id_generated_when_missing(self):
-        body = self.create({"name": "No ID Person"})
+        body = self.post_registrant({"name": "No ID Person"})
         self.assertTrue(body["functional_id"])
         self.assertEqual(self.partner(body["functional_id"]).name, "No ID Person")
 
     def test_create_group_with_members_and_head(self):
-        self.create(self.person("T-M-1"))
-        self.create(self.person("T-M-2"))
-        body = self.create(
+        self.post_registrant(self.person("T-M-1"))
+        self.post_registrant(self.person("T-M-2"))
+        body = self.post_registrant(
             self.person(
                 "T-GRP-1",
                 "Household",
@@ -69,7 +69,7 @@ class TestCreateRegistrant(RegistryApiCase):
         )
 
     def test_functional_id_already_used_is_409_and_changes_nothing(self):
-        self.create(self.person("T-DUP", "First"))
+        self.post_registrant(self.person("T-DUP", "First"))
         response = self.post("/registrants", self.person("T-DUP", "Second"))
         message = self.assertError(response, 409, "FUNCTIONAL_ID_TAKEN")
         self.assertIn("T-DUP", message)
@@ -80,7 +80,7 @@ class TestCreateRegistrant(RegistryApiCase):
             ("T-BN-1", "Bank of Testland"),
             ("T-BN-2", " BANK of  testland"),
         ):
-            self.create(
+            self.post_registrant(
                 self.person(
                     fid, accounts=[{"account_number": "12345", "bank_name": spelling}]
                 )
@@ -138,7 +138,7 @@ class TestCreateRegistrant(RegistryApiCase):
         )
         self.assertIn("NOPE-1", self.assertError(response, 422, "UNKNOWN_MEMBER"))
         self.assertFalse(self.partner("T-G-X"))
-        self.create(self.person("T-G-IN-G", is_group=True))
+        self.post_registrant(self.person("T-G-IN-G", is_group=True))
         response = self.post(
             "/registrants",
             self.person(
@@ -217,7 +217,7 @@ class TestCreateRegistrant(RegistryApiCase):
 
     def test_sql_ish_text_is_stored_literally(self):
         name = "Robert'); DROP TABLE res_partner;--"
-        self.create(self.person("T-BOBBY", name))
+        self.post_registrant(self.person("T-BOBBY", name))
         self.assertEqual(self.partner("T-BOBBY").name, name)
 
 
@@ -329,7 +329,7 @@ class TestReadRegistrants(RegistryApiCase):
 class TestUpdateRegistrant(RegistryApiCase):
     def setUp(self):
         super().setUp()
-        body = self.create(
+        body = self.post_registrant(
             self.person(
                 "T-U-1",
                 "Before",
@@ -430,7 +430,7 @@ class TestUpdateRegistrant(RegistryApiCase):
         self.assertEqual(response.status_code, 204, response.text)
         self.assertFalse(account.active)
         self.assertTrue(account.exists(), "archived, not deleted")
-        other = self.create(self.person("T-U-OTHER"))
+        other = self.post_registrant(self.person("T-U-OTHER"))
         self.assertError(
             self.call("DELETE", f"/registrants/{other['id']}/accounts/{account.id}"),
             404,
@@ -439,8 +439,8 @@ class TestUpdateRegistrant(RegistryApiCase):
 
     def test_patch_members_replaces_them_and_moves_the_head(self):
         for fid in ("T-U-M1", "T-U-M2", "T-U-M3"):
-            self.create(self.person(fid))
-        group = self.create(
+            self.post_registrant(self.person(fid))
+        group = self.post_registrant(
             self.person(
                 "T-U-G",
                 is_group=True,
@@ -477,7 +477,7 @@ class TestAccountMatching(RegistryApiCase):
         self.other_bank = self.env["res.bank"].create(
             {"name": "Other Test Bank", "bic": "OTHRKENA"}
         )
-        self.rid = self.create(
+        self.rid = self.post_registrant(
             self.person(
                 "T-MATCH",
                 accounts=[

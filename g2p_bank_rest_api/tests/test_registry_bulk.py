@@ -137,7 +137,7 @@ class TestRegistryBulk(RegistryApiCase):
         )
 
     def test_item_errors(self):
-        self.create(self.person("T-IE-IND"))
+        self.post_registrant(self.person("T-IE-IND"))
         result = self.bulk(
             [
                 self.person("T-IE-1"),

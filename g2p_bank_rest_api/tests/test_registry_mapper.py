@@ -13,12 +13,12 @@ WALLET = {
 class TestAccountMapper(RegistryApiCase):
     def setUp(self):
         super().setUp()
-        self.create(self.person("T-MAP-1", "Mapped One", accounts=[WALLET]))
-        self.create(
+        self.post_registrant(self.person("T-MAP-1", "Mapped One", accounts=[WALLET]))
+        self.post_registrant(
             self.person("T-MAP-2", "Mapped Two", accounts=[{"iban": iban(5002)}])
         )
-        self.create(self.person("T-MAP-NONE", "Not mapped"))
-        self.create(
+        self.post_registrant(self.person("T-MAP-NONE", "Not mapped"))
+        self.post_registrant(
             self.person(
                 "T-MAP-G",
                 is_group=True,
