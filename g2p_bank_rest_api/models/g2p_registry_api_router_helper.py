@@ -21,29 +21,6 @@ from ..schemas.registry import (
     ResolveResult,
 )
 
-# AccountIn key -> res.partner.bank field, for the plain values.
-ACCOUNT_FIELDS = {
-    "account_type": "g2p_account_type",
-    "account_number": "acc_number",
-    "iban": "g2p_iban",
-    "bank_code": "g2p_bank_code",
-    "branch_code": "g2p_branch_code",
-    "wallet_provider": "g2p_wallet_provider",
-    "phone": "g2p_phone",
-    "email": "g2p_email",
-    "holder_name": "acc_holder_name",
-    "is_primary": "g2p_is_primary",
-    "state": "g2p_state",
-}
-# RegistrantUpdate key -> res.partner field, for the plain values.
-PARTNER_FIELDS = {
-    "name": "name",
-    "phone": "phone",
-    "email": "email",
-    "pay_via_head": "g2p_pay_via_head",
-    "active": "active",
-}
-
 
 class RegistryError(Exception):
     """A refusal with a stable code: an HTTP error for a single request, an item
@@ -319,11 +296,7 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
             if item.error:
                 continue
             data = item.data
-            vals = {
-                PARTNER_FIELDS[key]: getattr(data, key)
-                for key in PARTNER_FIELDS
-                if key in data.model_fields_set
-            }
+            vals = data.to_res_partner_vals()
             if "country_code" in data.model_fields_set:
                 vals["country_id"] = countries.get(data.country_code, False)
                 if data.country_code and not vals["country_id"]:
@@ -401,12 +374,7 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
     def _account_vals(self, account):
         """``(vals, (bic, bank name) or None)`` of an AccountIn, normalised as the
         models store them (so that a replay finds nothing to change)."""
-        given = account.model_fields_set
-        vals = {
-            ACCOUNT_FIELDS[key]: getattr(account, key)
-            for key in ACCOUNT_FIELDS
-            if key in given or key == "account_type"
-        }
+        vals = account.to_res_partner_bank_vals()
         numbers = self.env["g2p.bank.account.number"]
         with self._errors_as("INVALID_ACCOUNT"):
             iban_given = "g2p_iban" in vals
@@ -451,9 +419,12 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
                 self._in_savepoint(item, lambda item: self._create_batch([item]))
 
     def _create_batch(self, items):
-        # The API client does not follow the registrants it creates: its followers
-        # would only slow bulk requests down.
-        Partner = self.env["res.partner"].with_context(mail_create_nosubscribe=True)
+        # As Odoo's own import: the API client does not follow the registrants it
+        # creates, and no "Contact created" line is logged (create_uid says who); the
+        # accounts added are audited by g2p_bank all the same.
+        Partner = self.env["res.partner"].with_context(
+            mail_create_nosubscribe=True, mail_create_nolog=True
+        )
         with self._errors_as("INVALID_REGISTRANT"):
             partners = Partner.create([item.partner_vals for item in items])
         partners = partners.with_env(self.env)

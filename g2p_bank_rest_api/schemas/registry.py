@@ -39,6 +39,28 @@ CurrencyCode = Annotated[
     Field(examples=["KES"]),
 ]
 AccountType = Literal["bank_account", "mobile_wallet", "email_wallet"]
+# AccountIn key -> res.partner.bank field, for the plain values.
+ACCOUNT_FIELDS = {
+    "account_type": "g2p_account_type",
+    "account_number": "acc_number",
+    "iban": "g2p_iban",
+    "bank_code": "g2p_bank_code",
+    "branch_code": "g2p_branch_code",
+    "wallet_provider": "g2p_wallet_provider",
+    "phone": "g2p_phone",
+    "email": "g2p_email",
+    "holder_name": "acc_holder_name",
+    "is_primary": "g2p_is_primary",
+    "state": "g2p_state",
+}
+# RegistrantUpdate key -> res.partner field, for the plain values.
+PARTNER_FIELDS = {
+    "name": "name",
+    "phone": "phone",
+    "email": "email",
+    "pay_via_head": "g2p_pay_via_head",
+    "active": "active",
+}
 AccountState = Literal["unverified", "verified", "closed"]
 
 
@@ -78,6 +100,17 @@ class AccountIn(StrictExtendableBaseModel):
     remove: bool = Field(
         False, description="Archive the matching account (it must exist)."
     )
+
+    def to_res_partner_bank_vals(self):
+        """``res.partner.bank`` values of the keys given (the account type always);
+        the bank and the currency are looked up by the router helper. Extensions
+        add their fields with ``super()``."""
+        given = self.model_fields_set | {"account_type"}
+        return {
+            fname: getattr(self, key)
+            for key, fname in ACCOUNT_FIELDS.items()
+            if key in given
+        }
 
     model_config = {
         "json_schema_extra": {
@@ -177,6 +210,17 @@ class RegistrantUpdate(StrictExtendableBaseModel):
     active: bool | None = None
     members: Annotated[list[MemberIn], Field(max_length=200)] | None = None
     accounts: Annotated[list[AccountIn], Field(max_length=20)] | None = None
+
+    def to_res_partner_vals(self):
+        """``res.partner`` values of the plain keys given (country, members and
+        accounts are looked up by the router helper). Extensions add their fields
+        with ``super()``."""
+        given = self.model_fields_set
+        return {
+            fname: getattr(self, key)
+            for key, fname in PARTNER_FIELDS.items()
+            if key in given
+        }
 
     @model_validator(mode="after")
     def _no_null_for_required_values(self):

@@ -4,3 +4,4 @@ from . import test_registry_api
 from . import test_registry_bulk
 from . import test_registry_mapper
 from . import test_registry_api_http
+from . import test_registry_schemas
