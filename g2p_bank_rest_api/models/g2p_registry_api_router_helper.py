@@ -6,6 +6,7 @@ from fastapi import HTTPException
 
 from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 
 from odoo.addons.g2p_bank.tools import account_numbers
 
@@ -87,19 +88,8 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
         if filters.functional_id:
             domain.append(("g2p_functional_id", "=", filters.functional_id))
         if filters.account_number:
-            number = filters.account_number
             domain.append(
-                (
-                    "bank_ids",
-                    "any",
-                    [
-                        "|",
-                        "|",
-                        ("sanitized_acc_number", "=", account_numbers.compact(number)),
-                        ("g2p_phone", "=", account_numbers.normalise_phone(number)),
-                        ("g2p_email", "=", number.lower()),
-                    ],
-                )
+                ("bank_ids", "any", self._account_domain(filters.account_number))
             )
         if filters.is_group is not None:
             domain.append(("is_group", "=", filters.is_group))
@@ -111,6 +101,18 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
             count=Partner.search_count(domain),
             items=[RegistrantOut.from_res_partner(partner) for partner in partners],
         )
+
+    @api.model
+    def _account_domain(self, number):
+        """Accounts whose number, IBAN, wallet phone or wallet email is ``number``
+        (an empty normalised value matches nothing, not every empty field)."""
+        keys = [
+            ("sanitized_acc_number", account_numbers.compact(number)),
+            ("g2p_phone", account_numbers.normalise_phone(number)),
+            ("g2p_email", number.strip().lower()),
+        ]
+        domains = [[(fname, "=", value)] for fname, value in keys if value]
+        return expression.OR(domains) if domains else [("id", "=", 0)]
 
     def get_mapping(self, functional_id):
         item = self.resolve([functional_id]).items[0]
@@ -382,8 +384,8 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
             if not iban_given and vals.get("g2p_iban") is False:
                 # Not "the IBAN is stale" but "not given": a derived IBAN stays.
                 del vals["g2p_iban"]
-            if vals.get("g2p_iban") and not vals.get("acc_number"):
-                vals["acc_number"] = vals["g2p_iban"]
+            # An IBAN alone becomes the number of a new account (g2p_bank does it)
+            # but never replaces the local number of the account it matches.
             if vals["g2p_account_type"] != "bank_account":
                 vals.pop("acc_number", None)
                 if not vals.get("g2p_wallet_provider"):
@@ -392,7 +394,7 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
                         _("A wallet needs its provider (wallet_provider)."),
                     )
                 numbers._prepare_vals(dict(vals))  # phone / email present
-            elif not vals.get("acc_number") and not account.remove:
+            elif not (vals.get("acc_number") or vals.get("g2p_iban")):
                 raise RegistryError(
                     "INVALID_ACCOUNT",
                     _("A bank account needs an account number or an IBAN."),

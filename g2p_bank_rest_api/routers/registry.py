@@ -12,6 +12,7 @@ from odoo.api import Environment
 
 from ..dependencies import registry_api_env
 from ..schemas.registry import (
+    PRINTABLE,
     BulkRegistrantRequest,
     BulkResult,
     FinancialAddressOut,
@@ -48,9 +49,13 @@ def create_registrant(data: RegistrantIn, env: RegistryEnv) -> RegistrantOut:
 @registry_router.get("/registrants")
 def search_registrants(
     env: RegistryEnv,
-    name: Annotated[str | None, Query(max_length=256)] = None,
-    functional_id: Annotated[str | None, Query(max_length=20)] = None,
-    account_number: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(max_length=256, pattern=PRINTABLE)] = None,
+    functional_id: Annotated[
+        str | None, Query(max_length=20, pattern=PRINTABLE)
+    ] = None,
+    account_number: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE)
+    ] = None,
     is_group: bool | None = None,
     active: Annotated[
         bool | None, Query(description="true (default), false, or empty for both")

@@ -2,7 +2,8 @@
 
 Extendable (``StrictExtendableBaseModel``): another addon adds a field with
 ``class RegistrantIn(RegistrantIn, extends=True)`` and extends the matching
-``from_<model>()`` factory or ``_vals()`` method; unknown keys are refused (422).
+``from_<model>()`` factory or ``to_<model>_vals()`` method; unknown keys are refused
+(422).
 """
 
 from typing import Annotated, Literal
@@ -16,18 +17,23 @@ from odoo.addons.extendable_fastapi.schemas import PagedCollection
 MAX_BULK_ITEMS = 1000
 
 
-FunctionalId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
-    Field(examples=["REG-2026-000123"]),
-]
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
-    Field(examples=["Amina Wanjiru"]),
-]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
+#: Text without control characters (PostgreSQL refuses NUL; none belongs in a name).
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def _text(max_length, min_length=0):
+    return StringConstraints(
+        strip_whitespace=True,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=PRINTABLE,
+    )
+
+
+FunctionalId = Annotated[str, _text(20, 1), Field(examples=["REG-2026-000123"])]
+Name = Annotated[str, _text(256, 1), Field(examples=["Amina Wanjiru"])]
+ShortText = Annotated[str, _text(64)]
+LongText = Annotated[str, _text(256)]
 CountryCode = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-Za-z]{2}$"),
@@ -79,19 +85,15 @@ class AccountIn(StrictExtendableBaseModel):
 
     account_type: AccountType = "bank_account"
     account_number: ShortText | None = Field(None, examples=["0532013000"])
-    iban: Annotated[str, StringConstraints(max_length=42)] | None = Field(
+    iban: Annotated[str, _text(42)] | None = Field(
         None, examples=["DE89370400440532013000"]
     )
-    bank_bic: Annotated[str, StringConstraints(max_length=11)] | None = Field(
-        None, examples=["DEUTDEFF"]
-    )
+    bank_bic: Annotated[str, _text(11)] | None = Field(None, examples=["DEUTDEFF"])
     bank_name: LongText | None = Field(None, examples=["Deutsche Bank"])
     bank_code: ShortText | None = Field(None, examples=["37040044"])
     branch_code: ShortText | None = None
     wallet_provider: ShortText | None = Field(None, examples=["M-Pesa"])
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
-        None, examples=["+254 711 000 101"]
-    )
+    phone: Annotated[str, _text(32)] | None = Field(None, examples=["+254 711 000 101"])
     email: LongText | None = None
     holder_name: LongText | None = None
     currency: CurrencyCode | None = None
@@ -203,7 +205,7 @@ class RegistrantUpdate(StrictExtendableBaseModel):
         None, description="Cannot be changed: when given it must be the current one."
     )
     name: Name | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    phone: Annotated[str, _text(32)] | None = None
     email: LongText | None = None
     country_code: CountryCode | None = None
     pay_via_head: bool | None = None

@@ -200,6 +200,12 @@ class TestCreateRegistrant(RegistryApiCase):
                 "name": "A",
                 "accounts": [{"iban": big}],
             },
+            "NUL in a name": {"functional_id": "T-H-1", "name": "A\x00B"},
+            "control character in an IBAN": {
+                "functional_id": "T-H-1",
+                "name": "A",
+                "accounts": [{"iban": "DE89\x073704"}],
+            },
             "bad country code": {
                 "functional_id": "T-H-1",
                 "name": "A",
@@ -311,6 +317,9 @@ class TestReadRegistrants(RegistryApiCase):
         self.assertEqual(fids(account_number=iban(2001)), ["T-S-A"])
         self.assertEqual(fids(account_number="+254 722 000 002"), ["T-S-B"])
         self.assertEqual(fids(name="searchable", active="false"), ["T-S-Z"])
+        # Values whose normalised form is empty match nothing (not every empty field).
+        self.assertEqual(fids(account_number="---"), [])
+        self.assertEqual(fids(name="searchable", account_number="no-digits@x"), [])
         self.assertEqual(fids(name="Not a registrant"), [])
         self.assertEqual(fids(name="'; DROP TABLE res_partner; --"), [])
 
@@ -320,7 +329,13 @@ class TestReadRegistrants(RegistryApiCase):
         self.assertEqual((first["count"], second["count"]), (3, 3))
         self.assertEqual(len(first["items"]), 2)
         self.assertEqual([item["functional_id"] for item in second["items"]], ["T-S-H"])
-        for params in ({"page_size": 1000}, {"page": 0}, {"is_group": "maybe"}):
+        for params in (
+            {"page_size": 1000},
+            {"page": 0},
+            {"is_group": "maybe"},
+            {"name": "x" * 10_000},
+            {"name": "nul\x00byte"},
+        ):
             with self.subTest(params):
                 self.assertEqual(self.get("/registrants", **params).status_code, 422)
 
@@ -519,6 +534,26 @@ class TestAccountMatching(RegistryApiCase):
         self.matched = self.accounts.filtered(lambda a: a.acc_number == "777-001")
         self.assertMatched({"account_number": "777-001", "bank_bic": "TSTBKENA"}, "N+B")
         self.assertMatched({"account_number": "777 001"}, "number, no bank named")
+
+    def test_an_iban_matches_the_local_account_it_was_derived_for(self):
+        rid = self.post_registrant(
+            self.person(
+                "T-DERIVE",
+                country_code="DE",
+                accounts=[{"account_number": "532013000", "bank_code": "37040044"}],
+            )
+        )["id"]
+        account = self.partner("T-DERIVE").bank_ids
+        self.assertEqual(account.g2p_iban, "DE89370400440532013000")
+        response = self.patch(
+            f"/registrants/{rid}",
+            {"accounts": [{"iban": "DE89 3704 0044 0532 0130 00", "holder_name": "D"}]},
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.partner("T-DERIVE").bank_ids, account)
+        self.assertEqual(
+            (account.acc_number, account.acc_holder_name), ("532013000", "D")
+        )
 
     def test_same_number_at_another_bank_is_refused(self):
         response = self.patch(
