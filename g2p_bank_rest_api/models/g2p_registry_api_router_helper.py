@@ -345,12 +345,13 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
                 pending.append((item, account, vals, bank_key))
         with_bank = [entry for entry in pending if entry[3] and not entry[0].error]
         if with_bank:
+            keys = list(dict.fromkeys(entry[3] for entry in with_bank))
             banks = self.env["res.bank"]._g2p_lookup_or_create(
-                bic=[entry[3][0] for entry in with_bank],
-                name=[entry[3][1] for entry in with_bank],
+                bic=[bic for bic, _name in keys], name=[name for _bic, name in keys]
             )
-            for entry, bank in zip(with_bank, banks, strict=True):
-                entry[2]["bank_id"] = bank.id
+            bank_ids = dict(zip(keys, banks.ids, strict=True))
+            for _item, _account, vals, key in with_bank:
+                vals["bank_id"] = bank_ids[key]
         codes = {
             account.currency for _i, account, _v, _b in pending if account.currency
         }
