@@ -2,11 +2,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg2
+import psycopg2.errors
 from fastapi import HTTPException
 
 from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 from odoo.addons.g2p_bank.tools import account_numbers
 
@@ -21,6 +23,13 @@ from ..schemas.registry import (
     ResolveItem,
     ResolveResult,
 )
+
+#: The unique constraint g2p_bank puts on functional IDs.
+FUNCTIONAL_ID_CONSTRAINT = "res_partner_g2p_functional_id_uniq"
+
+
+class ConcurrentRegistration(Exception):
+    """A concurrent request registered one of our new functional IDs first."""
 
 
 class RegistryError(Exception):
@@ -238,7 +247,10 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
                 item.error = check(item)
         new = [item for item in items if not item.error and not item.partner]
         if new:
-            self._create_all(new)
+            try:
+                self._create_all(new)
+            except ConcurrentRegistration:
+                self._retry_request()
         for item in items:
             if not item.error and item.status == "unchanged":
                 self._in_savepoint(item, self._update_one)
@@ -686,12 +698,32 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
             raise
         except UserError as error:
             raise RegistryError(code, str(error.args[0])) from error
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name == FUNCTIONAL_ID_CONSTRAINT:
+                raise ConcurrentRegistration() from error
+            raise RegistryError(
+                "CONFLICT",
+                _("The request conflicts with a concurrent change: retry it."),
+                409,
+            ) from error
         except psycopg2.IntegrityError as error:
             raise RegistryError(
                 "CONFLICT",
                 _("The request conflicts with a concurrent change: retry it."),
                 409,
             ) from error
+
+    def _retry_request(self):
+        """Have Odoo retry the whole request (as after any serialization failure):
+        a concurrent request registered a functional ID this transaction's snapshot
+        cannot see. The retry sees it: a bulk item is then updated (or unchanged), a
+        single create answers FUNCTIONAL_ID_TAKEN; never two registrants."""
+        self.env.cr.execute(
+            SQL(
+                "DO $$ BEGIN RAISE EXCEPTION 'functional ID registered concurrently' "
+                "USING ERRCODE = 'serialization_failure'; END $$"
+            )
+        )
 
     @api.model
     def _not_found(self, functional_id):

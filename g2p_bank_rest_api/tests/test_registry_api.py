@@ -303,7 +303,12 @@ class TestReadRegistrants(RegistryApiCase):
         ):
             with self.subTest(path):
                 self.assertError(self.get(path), 404, "REGISTRANT_NOT_FOUND")
-        for path in ("/registrants/abc", "/registrants/0", "/registrants/99999999999"):
+        for path in (
+            "/registrants/abc",
+            "/registrants/0",
+            "/registrants/99999999999",
+            "/registrants/by-functional-id/" + "F" * 10_000,
+        ):
             with self.subTest(path):
                 self.assertEqual(self.get(path).status_code, 422)
 
@@ -445,6 +450,14 @@ class TestUpdateRegistrant(RegistryApiCase):
         self.assertEqual(response.status_code, 204, response.text)
         self.assertFalse(account.active)
         self.assertTrue(account.exists(), "archived, not deleted")
+        self.assertError(
+            self.call("DELETE", f"/registrants/999999999/accounts/{account.id}"),
+            404,
+            "REGISTRANT_NOT_FOUND",
+        )
+        self.assertEqual(
+            self.call("DELETE", f"/registrants/{self.rid}/accounts/x").status_code, 422
+        )
         other = self.post_registrant(self.person("T-U-OTHER"))
         self.assertError(
             self.call("DELETE", f"/registrants/{other['id']}/accounts/{account.id}"),

@@ -155,6 +155,7 @@ class TestAccountMapper(RegistryApiCase):
             {"mappings": [{"functional_id": "T-MAP-1"}]},
             {"mappings": []},
         ):
-            with self.subTest(payload):
-                response = self.call("PUT", "/mapper", payload)
-                self.assertEqual(response.status_code, 422, response.text)
+            for method in ("POST", "PUT"):
+                with self.subTest(payload=payload, method=method):
+                    response = self.call(method, "/mapper", payload)
+                    self.assertEqual(response.status_code, 422, response.text)
