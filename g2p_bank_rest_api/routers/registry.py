@@ -4,7 +4,7 @@ Errors answer ``{"detail": {"code": ..., "message": ...}}`` with a stable code
 (see the addon's readme); malformed requests answer 422 with pydantic's details.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
@@ -58,8 +58,9 @@ def search_registrants(
     ] = None,
     is_group: bool | None = None,
     active: Annotated[
-        bool | None, Query(description="true (default), false, or empty for both")
-    ] = True,
+        Literal["true", "false", "all"],
+        Query(description="Active (default), archived or all registrants."),
+    ] = "true",
     page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> RegistrantPage:
@@ -69,7 +70,7 @@ def search_registrants(
         functional_id=functional_id,
         account_number=account_number,
         is_group=is_group,
-        active=active,
+        active={"true": True, "false": False, "all": None}[active],
     )
     return _helper(env).search_registrants(
         filters, limit=page_size, offset=(page - 1) * page_size

@@ -325,7 +325,7 @@ class RegistrantSearch(StrictExtendableBaseModel):
         None, description="Account number, IBAN, wallet phone or email."
     )
     is_group: bool | None = None
-    active: bool | None = Field(True, description="Leave empty for both.")
+    active: bool | None = Field(True, description="None for both.")
 
 
 RegistrantPage = PagedCollection[RegistrantOut]

@@ -322,6 +322,9 @@ class TestReadRegistrants(RegistryApiCase):
         self.assertEqual(fids(account_number=iban(2001)), ["T-S-A"])
         self.assertEqual(fids(account_number="+254 722 000 002"), ["T-S-B"])
         self.assertEqual(fids(name="searchable", active="false"), ["T-S-Z"])
+        self.assertEqual(
+            fids(name="searchable", active="all"), ["T-S-A", "T-S-B", "T-S-H", "T-S-Z"]
+        )
         # Values whose normalised form is empty match nothing (not every empty field).
         self.assertEqual(fids(account_number="---"), [])
         self.assertEqual(fids(name="searchable", account_number="no-digits@x"), [])
@@ -338,6 +341,7 @@ class TestReadRegistrants(RegistryApiCase):
             {"page_size": 1000},
             {"page": 0},
             {"is_group": "maybe"},
+            {"active": "sometimes"},
             {"name": "x" * 10_000},
             {"name": "nul\x00byte"},
         ):
