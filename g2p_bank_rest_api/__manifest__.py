@@ -21,7 +21,11 @@
     "data": [
         "security/g2p_bank_rest_api_security.xml",
         "data/fastapi_endpoint_data.xml",
+        "data/fastapi_endpoint_registry_data.xml",
     ],
-    "demo": ["demo/g2p_bank_rest_api_demo.xml"],
+    "demo": [
+        "demo/g2p_bank_rest_api_demo.xml",
+        "demo/g2p_registry_api_demo.xml",
+    ],
     "installable": True,
 }

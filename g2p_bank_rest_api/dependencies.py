@@ -8,13 +8,22 @@ environment runs as the authenticated user, whose groups decide what it may do.
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
 
 from odoo.api import Environment
 
 from odoo.addons.auth_api_key.models.auth_api_key import AuthApiKey
 from odoo.addons.base.models.res_users import Users
-from odoo.addons.fastapi.dependencies import basic_auth_user, odoo_env
-from odoo.addons.fastapi_auth_api_key.dependencies import authenticated_auth_api_key
+from odoo.addons.fastapi.dependencies import (
+    basic_auth_user,
+    fastapi_endpoint,
+    odoo_env,
+)
+from odoo.addons.fastapi.models.fastapi_endpoint import FastapiEndpoint
+from odoo.addons.fastapi_auth_api_key.dependencies import (
+    HTTP_API_KEY_HEADER,
+    authenticated_auth_api_key,
+)
 
 
 def g2p_authenticated_env() -> Environment:
@@ -60,3 +69,57 @@ def bank_api_env(
     env: Annotated[Environment, Depends(g2p_authenticated_env)],
 ) -> Environment:
     return _require_group(env, "g2p_bank_rest_api.group_bank_api", "bank API")
+
+
+# The same authentications, answering 401 with the error contract's body
+# ``{"detail": {"code": "UNAUTHORIZED", "message": ...}}`` (the registry app).
+
+
+def _unauthorized(message, scheme):
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail={"code": "UNAUTHORIZED", "message": message},
+        headers={"WWW-Authenticate": scheme},
+    )
+
+
+def env_from_api_key_with_code(
+    key: Annotated[
+        str | None, Depends(APIKeyHeader(name=HTTP_API_KEY_HEADER, auto_error=False))
+    ],
+    env: Annotated[Environment, Depends(odoo_env)],
+    endpoint: Annotated[FastapiEndpoint, Depends(fastapi_endpoint)],
+) -> Environment:
+    if not key:
+        raise _unauthorized(
+            f"Send your API key in the {HTTP_API_KEY_HEADER} header.",
+            HTTP_API_KEY_HEADER,
+        )
+    try:
+        api_key = authenticated_auth_api_key(key, env, endpoint)
+    except HTTPException as error:
+        raise _unauthorized(
+            "This API key is not valid for this API.", HTTP_API_KEY_HEADER
+        ) from error
+    return api_key.with_user(api_key.user_id).env
+
+
+def env_from_basic_auth_with_code(
+    credentials: Annotated[
+        HTTPBasicCredentials | None, Depends(HTTPBasic(auto_error=False))
+    ],
+    env: Annotated[Environment, Depends(odoo_env)],
+) -> Environment:
+    if not credentials:
+        raise _unauthorized("Send your login and password (HTTP basic).", "Basic")
+    try:
+        user = basic_auth_user(credentials, env)
+    except HTTPException as error:
+        raise _unauthorized("Wrong login or password.", "Basic") from error
+    return env(user=user.id, su=False)
+
+
+def registry_api_env(
+    env: Annotated[Environment, Depends(g2p_authenticated_env)],
+) -> Environment:
+    return _require_group(env, "g2p_bank_rest_api.group_registry_api", "registry API")

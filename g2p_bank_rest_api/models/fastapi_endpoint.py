@@ -8,15 +8,25 @@ from odoo.exceptions import ValidationError
 from .. import dependencies
 from ..fastapi_dispatcher import CaptureExceptionsMiddleware
 from ..routers.bank import bank_router
+from ..routers.registry import registry_router
 
 APP_DESCRIPTIONS = {
     "g2p_bank": "The sponsor bank: the OpenG2P example-bank contract (check_funds, "
     "block_funds, initiate_payment, generate_account_statement) and more.",
+    "g2p_registry": "The registry: registrants (individuals and groups) with their "
+    "bank and wallet accounts, in bulk, and the account mapper.",
 }
+#: Apps that must know who calls them: every request runs as the client's user.
+APPS_REQUIRING_CREDENTIALS = {"g2p_registry"}
 AUTH_IMPLEMENTATIONS = {
     "api_key": dependencies.env_from_api_key,
     "http_basic": dependencies.env_from_basic_auth,
     "none": dependencies.env_without_credentials,
+}
+#: Apps whose 401 answers follow the error contract (code and message).
+CODED_AUTH_IMPLEMENTATIONS = {
+    "api_key": dependencies.env_from_api_key_with_code,
+    "http_basic": dependencies.env_from_basic_auth_with_code,
 }
 
 
@@ -24,8 +34,11 @@ class FastapiEndpoint(models.Model):
     _inherit = "fastapi.endpoint"
 
     app = fields.Selection(
-        selection_add=[("g2p_bank", "G2P Bank API")],
-        ondelete={"g2p_bank": "cascade"},
+        selection_add=[
+            ("g2p_bank", "G2P Bank API"),
+            ("g2p_registry", "G2P Registry API"),
+        ],
+        ondelete={"g2p_bank": "cascade", "g2p_registry": "cascade"},
     )
     g2p_auth_method = fields.Selection(
         [
@@ -51,6 +64,21 @@ class FastapiEndpoint(models.Model):
                     )
                 )
 
+    @api.constrains("app", "g2p_auth_method")
+    def _check_g2p_credentials_required(self):
+        for endpoint in self:
+            if (
+                endpoint.app in APPS_REQUIRING_CREDENTIALS
+                and endpoint.g2p_auth_method not in ("api_key", "http_basic")
+            ):
+                raise ValidationError(
+                    _(
+                        "Clients of %(name)s must authenticate: choose an API key or "
+                        "HTTP basic.",
+                        name=endpoint.name,
+                    )
+                )
+
     @api.model
     def _fastapi_app_fields(self) -> list[str]:
         return super()._fastapi_app_fields() + ["g2p_auth_method"]
@@ -64,11 +92,17 @@ class FastapiEndpoint(models.Model):
     def _get_fastapi_routers(self):
         if self.app == "g2p_bank":
             return [bank_router]
+        if self.app == "g2p_registry":
+            return [registry_router]
         return super()._get_fastapi_routers()
 
     def _get_app_dependencies_overrides(self):
         overrides = super()._get_app_dependencies_overrides()
-        if self.app in APP_DESCRIPTIONS:
+        if self.app in APPS_REQUIRING_CREDENTIALS:
+            overrides[dependencies.g2p_authenticated_env] = CODED_AUTH_IMPLEMENTATIONS[
+                self.g2p_auth_method
+            ]
+        elif self.app in APP_DESCRIPTIONS:
             overrides[dependencies.g2p_authenticated_env] = AUTH_IMPLEMENTATIONS[
                 self.g2p_auth_method
             ]

@@ -1,0 +1,153 @@
+"""The registry app's routes: thin, each validates, calls one use case, answers.
+
+Errors answer ``{"detail": {"code": ..., "message": ...}}`` with a stable code
+(see the addon's readme); malformed requests answer 422 with pydantic's details.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from odoo.api import Environment
+
+from ..dependencies import registry_api_env
+from ..schemas.registry import (
+    PRINTABLE,
+    BulkRegistrantRequest,
+    BulkResult,
+    FinancialAddressOut,
+    FunctionalId,
+    MappingRequest,
+    RegistrantIn,
+    RegistrantOut,
+    RegistrantPage,
+    RegistrantSearch,
+    RegistrantUpdate,
+    ResolveRequest,
+    ResolveResult,
+)
+
+registry_router = APIRouter(tags=["registry"])
+RegistryEnv = Annotated[Environment, Depends(registry_api_env)]
+RegistrantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_PAGE_SIZE = 200
+
+
+def _helper(env):
+    return env["g2p.registry.api.router.helper"]
+
+
+@registry_router.post("/registrants", status_code=status.HTTP_201_CREATED)
+def create_registrant(data: RegistrantIn, env: RegistryEnv) -> RegistrantOut:
+    """Register an individual, or a group with its members (registered
+    individuals, named by functional ID) and head, with their accounts.
+
+    409 `FUNCTIONAL_ID_TAKEN` when the functional ID is already used."""
+    return _helper(env).create_registrant(data)
+
+
+@registry_router.get("/registrants")
+def search_registrants(
+    env: RegistryEnv,
+    name: Annotated[str | None, Query(max_length=256, pattern=PRINTABLE)] = None,
+    functional_id: Annotated[
+        str | None, Query(max_length=20, pattern=PRINTABLE)
+    ] = None,
+    account_number: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE)
+    ] = None,
+    is_group: bool | None = None,
+    active: Annotated[
+        Literal["true", "false", "all"],
+        Query(description="Active (default), archived or all registrants."),
+    ] = "true",
+    page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> RegistrantPage:
+    """Registrants matching all the filters given, by id; `count` is the total."""
+    filters = RegistrantSearch(
+        name=name,
+        functional_id=functional_id,
+        account_number=account_number,
+        is_group=is_group,
+        active={"true": True, "false": False, "all": None}[active],
+    )
+    return _helper(env).search_registrants(
+        filters, limit=page_size, offset=(page - 1) * page_size
+    )
+
+
+@registry_router.get("/registrants/by-functional-id/{functional_id}")
+def get_registrant_by_functional_id(
+    functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
+) -> RegistrantOut:
+    """The registrant with this functional ID (404 `REGISTRANT_NOT_FOUND`)."""
+    return _helper(env).get_by_functional_id(functional_id)
+
+
+@registry_router.get("/registrants/{registrant_id}")
+def get_registrant(registrant_id: RegistrantId, env: RegistryEnv) -> RegistrantOut:
+    """The registrant with this id (404 `REGISTRANT_NOT_FOUND`)."""
+    return _helper(env).get_registrant(registrant_id)
+
+
+@registry_router.patch("/registrants/{registrant_id}")
+def update_registrant(
+    registrant_id: RegistrantId, data: RegistrantUpdate, env: RegistryEnv
+) -> RegistrantOut:
+    """Change only the keys given. Accounts are upserted (`"remove": true`
+    archives one, `"state": "closed"` closes it); `members` replaces the members.
+    The functional ID cannot change (409 `FUNCTIONAL_ID_IMMUTABLE`)."""
+    return _helper(env).update_registrant(registrant_id, data)
+
+
+@registry_router.delete(
+    "/registrants/{registrant_id}/accounts/{account_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def remove_account(
+    registrant_id: RegistrantId, account_id: RegistrantId, env: RegistryEnv
+) -> Response:
+    """Remove an account: it is archived (kept for the audit trail)."""
+    _helper(env).remove_account(registrant_id, account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@registry_router.post("/registrants/bulk")
+def bulk_upsert(request: BulkRegistrantRequest, env: RegistryEnv) -> BulkResult:
+    """Create or update up to 1,000 registrants by functional ID (required here).
+
+    Each item succeeds or fails alone; the answer gives each item's status
+    (`created`, `updated`, `unchanged`, `error` with code and message). Replaying a
+    request changes nothing and answers `unchanged`."""
+    return _helper(env).bulk_upsert(request)
+
+
+@registry_router.get("/mapper/{functional_id}")
+def get_mapping(
+    functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
+) -> FinancialAddressOut:
+    """Resolve a functional ID to the financial address it is paid at
+    (404 `REGISTRANT_NOT_FOUND` or `NO_PAYMENT_ACCOUNT`)."""
+    return _helper(env).get_mapping(functional_id)
+
+
+@registry_router.post("/mapper/resolve")
+def resolve_mappings(request: ResolveRequest, env: RegistryEnv) -> ResolveResult:
+    """Resolve up to 1,000 functional IDs at once."""
+    return _helper(env).resolve(request.functional_ids)
+
+
+@registry_router.post("/mapper")
+def register_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
+    """Map registrants to the account they are paid on (upserted, made primary).
+    An item of a registrant already mapped to another account fails with
+    `ALREADY_MAPPED`."""
+    return _helper(env).register_mappings(request)
+
+
+@registry_router.put("/mapper")
+def update_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
+    """Map registrants to another account (upserted, made primary). An item of a
+    registrant not mapped yet fails with `NOT_MAPPED`."""
+    return _helper(env).register_mappings(request, replace=True)
