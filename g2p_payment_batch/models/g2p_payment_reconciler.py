@@ -53,7 +53,14 @@ class G2PPaymentReconciler(models.AbstractModel):
                     "reason": canonical_reason(details[-1]),
                 }
             )
-        return transactions.data.get("account_identification"), entries
+        account = transactions.data.get("account_identification")
+        if not account:
+            raise ValueError(
+                self.env._(
+                    "This is not an MT940 statement: it names no account (:25:)."
+                )
+            )
+        return account, entries
 
     @api.model
     def _load_payments(self, references):
@@ -101,6 +108,8 @@ class G2PPaymentReconciler(models.AbstractModel):
                     entry_date=entry["entry_date"],
                 )
         self._write(changed.values())
+        # Reconciling a statement again records its errors once, not twice.
+        statement.error_ids.sudo().unlink()
         self.env["g2p.payment.reconciliation.error"].sudo().create(errors)
         batches = self.env["g2p.payment.batch"].browse(
             {p["batch_id"] for p in changed.values()}

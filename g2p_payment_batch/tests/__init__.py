@@ -1,1 +1,3 @@
 from . import test_batch_flow
+from . import test_idempotency
+from . import test_reconciliation

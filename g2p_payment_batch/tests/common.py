@@ -141,20 +141,21 @@ class PaymentBatchCase(TransactionCase):
         )
         return partners
 
-    def new_batch(self, registrants=None, amount="100.00", **vals):
-        batch = self.env["g2p.payment.batch"].create(
+    @classmethod
+    def new_batch(cls, registrants=None, amount="100.00", **vals):
+        batch = cls.env["g2p.payment.batch"].create(
             {
                 "program_name": "Test program",
                 "program_mnemonic": "TPROG",
                 "cycle_mnemonic": "C1",
-                "connector_id": self.connector.id,
-                "funding_account_number": self.fund.account_number,
-                "currency_id": self.kes.id,
+                "connector_id": cls.connector.id,
+                "funding_account_number": cls.fund.account_number,
+                "currency_id": cls.kes.id,
                 **vals,
             }
         )
         if registrants:
-            self.env["g2p.payment.batch.builder"]._add_payments(
+            cls.env["g2p.payment.batch.builder"]._add_payments(
                 batch, [(partner, Decimal(amount)) for partner in registrants]
             )
         return batch
