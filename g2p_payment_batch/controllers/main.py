@@ -25,6 +25,8 @@ class G2PStatementUpload(http.Controller):
         if statement_file is None:
             return request.make_response("no statement_file", status=400)
         try:
+            # Odoo may dispatch a request twice (retry): read from the start.
+            statement_file.seek(0)
             text = statement_file.read().decode("ascii")
         except UnicodeDecodeError:
             return request.make_response("not an MT940 text file", status=400)

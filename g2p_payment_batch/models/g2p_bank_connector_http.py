@@ -162,7 +162,18 @@ class G2PBankConnectorHttp(models.AbstractModel):
     def _fetch_statement(self, connector, statement_id):
         response = self._request(connector, "GET", f"/statements/{statement_id}/mt940")
         if response.status_code == 409:
-            return None  # STATEMENT_NOT_READY: the bank's job has not run yet
+            # STATEMENT_NOT_READY: pending or processing, unless the bank failed.
+            status = self._request(connector, "GET", f"/statements/{statement_id}")
+            if self._json(status).get("state") == "failed":
+                raise G2PBankConnectorError(
+                    "STATEMENT_FAILED",
+                    self.env._(
+                        "The bank could not write statement %(s)s: %(e)s",
+                        s=statement_id,
+                        e=self._json(status).get("error"),
+                    ),
+                )
+            return None
         if response.status_code != 200:
             raise G2PBankConnectorError(
                 "STATEMENT_NOT_FOUND",

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount
 
 BATCH_STATES = [
     ("draft", "Draft"),
@@ -395,6 +395,9 @@ class G2PPaymentBatch(models.Model):
         self.env["g2p.payment"].invalidate_model(["state", "bank_batch_id"])
         self._refresh_totals()
 
+    def _money(self, amount):
+        return format_amount(self.env, amount, self.currency_id)
+
     def _state_label(self):
         return dict(BATCH_STATES)[self.state]
 
@@ -430,9 +433,9 @@ class G2PPaymentBatch(models.Model):
                         "without outcome.",
                         s=dict(BATCH_STATES)[state],
                         p=batch.paid_count,
-                        ap=batch.amount_paid,
+                        ap=batch._money(batch.amount_paid),
                         f=batch.failed_count,
-                        af=batch.amount_failed,
+                        af=batch._money(batch.amount_failed),
                         w=batch.sent_count,
                     ),
                 )
