@@ -1,4 +1,5 @@
 from . import test_batch_flow
+from . import test_building
 from . import test_http_connector
 from . import test_idempotency
 from . import test_reconciliation
