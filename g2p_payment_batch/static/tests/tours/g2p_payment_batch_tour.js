@@ -1,5 +1,5 @@
 /** @odoo-module **/
-import {registry} from "@web/core/registry";
+import { registry } from "@web/core/registry";
 
 // Part 1: an officer creates a batch from registrants, confirms it and runs it.
 // The test then performs the queued jobs (as the job runner would) before part 2.
@@ -98,7 +98,8 @@ registry.category("web_tour.tours").add("g2p_payment_batch_result_tour", {
     steps: () => [
         {
             content: "Totals in the list",
-            trigger: '.o_data_row:contains("Tour Program") td[name="paid_count"]:contains("4")',
+            trigger:
+                '.o_data_row:contains("Tour Program") td[name="paid_count"]:contains("4")',
         },
         {
             trigger: '.o_data_row:contains("Tour Program") td[name="name"]',
@@ -106,7 +107,8 @@ registry.category("web_tour.tours").add("g2p_payment_batch_result_tour", {
         },
         {
             content: "Reconciled",
-            trigger: '.o_statusbar_status button[aria-checked="true"]:contains("Reconciled")',
+            trigger:
+                '.o_statusbar_status button[aria-checked="true"]:contains("Reconciled")',
         },
         {
             content: "Paid count",
