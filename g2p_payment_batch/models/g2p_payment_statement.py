@@ -100,15 +100,17 @@ class G2PPaymentStatement(models.Model):
             if not vals.get("name"):
                 found = REFERENCE_RE.search(vals["mt940_text"])
                 vals["name"] = found.group(1) if found else vals.get("mt940_filename")
-            known = self.search([("text_hash", "=", vals["text_hash"])], limit=1)
-            if known:
-                raise UserError(
-                    _(
-                        "This statement was already imported as %(name)s: nothing "
-                        "was changed.",
-                        name=known.display_name,
-                    )
+        known = self.search(
+            [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
+        )
+        if known:
+            raise UserError(
+                _(
+                    "This statement was already imported as %(name)s: nothing was "
+                    "changed.",
+                    name=known.display_name,
                 )
+            )
         return super().create(vals_list)
 
     @api.model
