@@ -9,6 +9,10 @@ confirmed and run: every queued job (ours and the bank's) is performed in id ord
 committed one by one, as queue_job's runner would do with one worker. 10% of the
 beneficiaries bank at the simulated bank (1% of those with closed accounts), the
 others at another bank, of which 2% fail by the simulator's failure rate.
+
+    bench/run.sh payment_batch        (or: python3 bench_payment_batch.py -c CONF -d DB)
+
+One run per invocation (``--repeat`` is not used: a run takes minutes).
 """
 
 import sys
