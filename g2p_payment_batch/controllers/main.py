@@ -14,6 +14,7 @@ class G2PStatementUpload(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        readonly=False,  # auth="none" routes are read-only by default: this one writes
     )
     def upload_statement(self, token, statement_file=None, **_kwargs):
         env = request.env(su=True)
@@ -25,7 +26,7 @@ class G2PStatementUpload(http.Controller):
         if statement_file is None:
             return request.make_response("no statement_file", status=400)
         try:
-            # Odoo may dispatch a request twice (retry): read from the start.
+            # Odoo may dispatch a request again (concurrency retry): read it all.
             statement_file.seek(0)
             text = statement_file.read().decode("ascii")
         except UnicodeDecodeError:
