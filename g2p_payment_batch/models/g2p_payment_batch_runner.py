@@ -1,0 +1,316 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .g2p_bank_connector import G2PBankConnectorError
+from .g2p_payment import ACCOUNT_TYPES
+
+#: The job that moves a batch on from each state.
+NEXT_STEP = {
+    "confirmed": "_job_check_funds",
+    "funds_checked": "_job_block_funds",
+    "funds_blocked": "_job_send",
+    "sending": "_job_send",
+    "sent": "_job_obtain_statements",
+    "partially_reconciled": "_job_obtain_statements",
+}
+#: How often a batch asks again for statements while payments lack an outcome.
+MAX_STATEMENT_ATTEMPTS = 10
+STATEMENT_RETRY_SECONDS = 60
+CHANNEL = "root.g2p_payment_batch"
+
+
+class G2PPaymentBatchRunner(models.AbstractModel):
+    """The steps of a payment batch, each one a queue job (channel
+    ``root.g2p_payment_batch``): check funds → block → send in chunks → obtain
+    statements → reconcile.
+
+    Each job locks the batch and first checks that its step is still due (the
+    batch's state), so a retried or duplicated job changes nothing. A bank error
+    rolls the step back, keeps the batch's state and is recorded as its step error
+    (the form offers Retry). With ``auto_continue`` a step enqueues the next one.
+    """
+
+    _name = "g2p.payment.batch.runner"
+    _description = "Payment batch steps"
+
+    @api.model
+    def _enqueue_step(self, batch, eta=None, internal=False):
+        """Enqueue the job of the batch's next step (nothing twice)."""
+        method = NEXT_STEP.get(batch.state)
+        if not method:
+            raise UserError(
+                _(
+                    "The batch %(b)s is %(s)s: there is no step to run.",
+                    b=batch.name,
+                    s=batch._state_label(),
+                )
+            )
+        if batch.step_running and not internal:
+            raise UserError(
+                _("A step of %(b)s is already running: wait for it.", b=batch.name)
+            )
+        self._enqueue(batch, method, eta=eta)
+
+    @api.model
+    def _enqueue(self, batch, method, eta=None):
+        job = getattr(
+            self.with_delay(
+                channel=CHANNEL,
+                eta=eta,
+                identity_key=f"g2p_payment_batch_{batch.id}{method}",
+                description=_("%(b)s: %(step)s", b=batch.name, step=method[5:]),
+            ),
+            method,
+        )(batch)
+        # A job with the same identity key already waiting is returned as is.
+        record = job if isinstance(job, models.BaseModel) else job.db_record()
+        batch.sudo().with_context(g2p_transition=True).write(
+            {"step_error": False, "step_job_id": record.id}
+        )
+
+    @api.model
+    def _run_step(self, batch, states, work):
+        """Run ``work()`` if ``batch`` is still in one of ``states``. A bank error
+        rolls the step back, keeps the state and is recorded as the step error."""
+        batch._lock()
+        if batch.state not in states:
+            return _("%(b)s is %(s)s: nothing to do.", b=batch.name, s=batch.state)
+        try:
+            with self.env.cr.savepoint():
+                return work()
+        except (G2PBankConnectorError, UserError) as error:
+            message = str(error.args[0])
+            batch.with_context(g2p_transition=True).write({"step_error": message})
+            batch.message_post(
+                body=_(
+                    "Step failed, the batch stays %(s)s: %(e)s",
+                    s=batch._state_label(),
+                    e=message,
+                )
+            )
+            return message
+
+    @api.model
+    def _continue(self, batch):
+        if batch.auto_continue and batch.state in NEXT_STEP:
+            self._enqueue_step(batch, internal=True)
+
+    @api.model
+    def _job_check_funds(self, batch):
+        def work():
+            total = batch._total()
+            account, currency = batch.funding_account_number, batch.currency_id.name
+            if not batch.connector_id.check_funds(account, currency, total):
+                raise G2PBankConnectorError(
+                    "INSUFFICIENT_FUNDS",
+                    _(
+                        "The account %(a)s has not %(t)s %(c)s available: top it "
+                        "up, then Retry.",
+                        a=account,
+                        t=total,
+                        c=currency,
+                    ),
+                )
+            batch._transition(
+                "funds_checked",
+                _("Funds checked: %(t)s %(c)s available.", t=total, c=currency),
+            )
+            self._continue(batch)
+            return _("Funds available.")
+
+        return self._run_step(batch, ("confirmed",), work)
+
+    @api.model
+    def _job_block_funds(self, batch):
+        # The batch name is the block reference: a repeated block step gets the
+        # same block back from the bank instead of a second one.
+        def work():
+            total = batch._total()
+            reference = batch.connector_id.block_funds(
+                batch.funding_account_number, batch.currency_id.name, total, batch.name
+            )
+            batch.with_context(g2p_transition=True).block_reference = reference
+            batch._transition(
+                "funds_blocked",
+                _(
+                    "Funds blocked: %(t)s %(c)s, block %(r)s.",
+                    t=total,
+                    c=batch.currency_id.name,
+                    r=reference,
+                ),
+            )
+            self._continue(batch)
+            return reference
+
+        return self._run_step(batch, ("funds_checked",), work)
+
+    @api.model
+    def _job_send(self, batch):
+        """Send the next chunk of issued payments; enqueue the following chunk.
+
+        The chunk is marked sent in the transaction of the call: a crash rolls both
+        back (in-database bank), or the retry re-sends the same chunk, which the
+        bank answers as a replay of the same batch (HTTP bank). Never paid twice."""
+
+        def work():
+            if batch.state == "funds_blocked":
+                batch._transition("sending", _("Sending to the bank."))
+            ids, requests = self._next_chunk(batch)
+            if ids:
+                bank_batch = batch.connector_id.initiate_payment(requests)
+                batch._set_payment_state("sent", ids, bank_batch)
+                batch.message_post(
+                    body=_(
+                        "%(n)s payments sent as bank batch %(bb)s.",
+                        n=len(ids),
+                        bb=bank_batch,
+                    )
+                )
+            if batch.issued_count:
+                self._enqueue(batch, "_job_send")
+            else:
+                batch._transition(
+                    "sent", _("All %(n)s payments sent.", n=batch.sent_count)
+                )
+                self._continue(batch)
+            return _("%(n)s payments sent.", n=len(ids))
+
+        return self._run_step(batch, ("funds_blocked", "sending"), work)
+
+    @api.model
+    def _next_chunk(self, batch):
+        """Ids and example-bank requests of the next issued payments (id order)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """SELECT p.id, p.name, p.amount::text, p.holder_name,
+                          p.account_number, p.account_type, p.bank_code,
+                          p.branch_code, p.wallet_provider, p.wallet_phone,
+                          p.wallet_email, r.g2p_functional_id
+                     FROM g2p_payment p JOIN res_partner r ON r.id = p.registrant_id
+                    WHERE p.batch_id = %s AND p.state = 'issued'
+                    ORDER BY p.id LIMIT %s""",
+                batch.id,
+                batch.max_bank_batch_size,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        currency = batch.currency_id.name
+        # Narratives as the G2P Bridge sends them: 1 disbursement, 2 program,
+        # 3 cycle, 4 beneficiary id.
+        common = {
+            "remitting_account": batch.funding_account_number,
+            "remitting_account_currency": currency,
+            "funds_blocked_reference_number": batch.block_reference,
+            "beneficiary_account_currency": currency,
+            "narrative_1": batch.narrative or batch.program_name,
+            "narrative_2": batch.program_mnemonic or "",
+            "narrative_3": batch.cycle_mnemonic or "",
+            "narrative_5": "",
+            "narrative_6": "",
+            "payment_date": fields.Date.to_string(
+                batch.scheduled_date or fields.Date.context_today(batch)
+            ),
+        }
+        requests = []
+        for row in rows:
+            _id, ref, amount, holder, number, acc_type, bank, branch = row[:8]
+            provider, phone, email, functional_id = row[8:]
+            mobile, mail = acc_type == "mobile_wallet", acc_type == "email_wallet"
+            requests.append(
+                {
+                    **common,
+                    "payment_reference_number": ref,
+                    "payment_amount": Decimal(amount),
+                    "beneficiary_name": holder or "",
+                    "beneficiary_account": number,
+                    "beneficiary_account_type": ACCOUNT_TYPES[acc_type],
+                    "beneficiary_bank_code": bank or "",
+                    "beneficiary_branch_code": branch or "",
+                    "beneficiary_mobile_wallet_provider": provider if mobile else None,
+                    "beneficiary_phone_no": phone if mobile else None,
+                    "beneficiary_email": email if mail else None,
+                    "beneficiary_email_wallet_provider": provider if mail else None,
+                    "narrative_4": functional_id or "",
+                }
+            )
+        return [row[0] for row in rows], requests
+
+    @api.model
+    def _job_obtain_statements(self, batch):
+        """Import the statements of the funding account that the bank has ready."""
+
+        def work():
+            connector, account = batch.connector_id, batch.funding_account_number
+            Statement = self.env["g2p.payment.statement"].sudo()
+            if connector.ask_statement and not batch.statement_request_ref:
+                reference = connector.request_statement(account)
+                batch.with_context(
+                    g2p_transition=True
+                ).statement_request_ref = reference
+            refs = list(connector.list_statements(account))
+            if batch.statement_request_ref:
+                refs.append(batch.statement_request_ref)
+            known = set(
+                Statement.search(
+                    [("connector_id", "=", connector.id), ("name", "in", refs)]
+                ).mapped("name")
+            )
+            imported, waiting = 0, 0
+            for ref in dict.fromkeys(refs):
+                if ref in known:
+                    continue
+                text = connector.fetch_statement(ref)
+                if text is None:
+                    waiting += 1
+                    continue
+                Statement._import_text(text, "connector", connector, ref)
+                imported += 1
+            batch.message_post(
+                body=_(
+                    "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
+                    i=imported,
+                    w=waiting,
+                )
+            )
+            self._enqueue(batch, "_job_reconcile")
+            return _("%(i)s statements imported.", i=imported)
+
+        return self._run_step(batch, ("sent", "partially_reconciled"), work)
+
+    @api.model
+    def _job_reconcile(self, batch):
+        """Reconcile the received statements; ask again later while payments of
+        the batch have no outcome yet (a bounded number of times)."""
+
+        def work():
+            statements = self.env["g2p.payment.statement"].search(
+                [
+                    ("connector_id", "=", batch.connector_id.id),
+                    ("state", "=", "received"),
+                ],
+                order="id",
+            )
+            for statement in statements:
+                statement._reconcile()
+            batch._settle()
+            if batch.sent_count and batch.statement_attempts < MAX_STATEMENT_ATTEMPTS:
+                attempts = batch.statement_attempts + 1
+                batch.with_context(g2p_transition=True).statement_attempts = attempts
+                self._enqueue(
+                    batch,
+                    "_job_obtain_statements",
+                    eta=timedelta(seconds=STATEMENT_RETRY_SECONDS * attempts),
+                )
+            return _(
+                "%(p)s paid, %(f)s failed, %(w)s without outcome yet.",
+                p=batch.paid_count,
+                f=batch.failed_count,
+                w=batch.sent_count,
+            )
+
+        return self._run_step(batch, ("sent", "partially_reconciled"), work)

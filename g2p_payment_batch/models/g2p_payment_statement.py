@@ -1,0 +1,145 @@
+import base64
+import hashlib
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+REFERENCE_RE = re.compile(r"^:20:(.*?)\s*$", re.MULTILINE)
+
+
+def statement_hash(text):
+    """The identity of a statement: its text with line ends normalised."""
+    normalised = text.replace("\r\n", "\n").strip()
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+class G2PPaymentStatement(models.Model):
+    """An MT940 statement received from a bank (fetched by a connector, pushed by
+    the bank, or uploaded by hand). The same text is imported once: a second
+    import returns the first record and changes nothing."""
+
+    _name = "g2p.payment.statement"
+    _description = "Received bank statement"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+
+    name = fields.Char(
+        string="Reference",
+        readonly=True,
+        help="The bank's statement id, else the :20: reference of the text.",
+    )
+    connector_id = fields.Many2one("g2p.bank.connector", readonly=True)
+    account_number = fields.Char(readonly=True, index=True)
+    source = fields.Selection(
+        [
+            ("connector", "Fetched by the connector"),
+            ("push", "Pushed by the bank"),
+            ("upload", "Uploaded by hand"),
+        ],
+        required=True,
+        default="upload",
+        readonly=True,
+    )
+    mt940_file = fields.Binary(string="MT940 file", attachment=True)
+    mt940_filename = fields.Char()
+    mt940_text = fields.Text(string="MT940", readonly=True)
+    text_hash = fields.Char(readonly=True, index=True)
+    state = fields.Selection(
+        [
+            ("received", "Received"),
+            ("reconciled", "Reconciled"),
+            ("failed", "Could not be read"),
+        ],
+        required=True,
+        default="received",
+        readonly=True,
+        tracking=True,
+    )
+    error = fields.Text(readonly=True)
+    entry_count = fields.Integer(readonly=True)
+    paid_count = fields.Integer(readonly=True)
+    failed_count = fields.Integer(readonly=True)
+    error_count = fields.Integer(string="Errors", readonly=True)
+    error_ids = fields.One2many(
+        "g2p.payment.reconciliation.error",
+        "statement_id",
+        string="Reconciliation errors",
+    )
+    batch_ids = fields.Many2many(
+        "g2p.payment.batch",
+        "g2p_payment_batch_statement_rel",
+        "statement_id",
+        "batch_id",
+        string="Batches",
+        readonly=True,
+    )
+
+    _sql_constraints = [
+        (
+            "text_hash_uniq",
+            "UNIQUE(text_hash)",
+            "This statement has already been imported.",
+        ),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("mt940_file") and not vals.get("mt940_text"):
+                raw = base64.b64decode(vals["mt940_file"])
+                try:
+                    vals["mt940_text"] = raw.decode("ascii")
+                except UnicodeDecodeError:
+                    raise UserError(
+                        _("The file is not an MT940 statement (not plain text).")
+                    ) from None
+            if not vals.get("mt940_text"):
+                raise UserError(_("Choose the MT940 file of the statement."))
+            vals["text_hash"] = statement_hash(vals["mt940_text"])
+            if not vals.get("name"):
+                found = REFERENCE_RE.search(vals["mt940_text"])
+                vals["name"] = found.group(1) if found else vals.get("mt940_filename")
+        known = self.search(
+            [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
+        )
+        if known:
+            raise UserError(
+                _(
+                    "This statement was already imported as %(name)s: nothing was "
+                    "changed.",
+                    name=known.display_name,
+                )
+            )
+        return super().create(vals_list)
+
+    @api.model
+    def _import_text(self, text, source, connector=None, name=None):
+        """The statement with this text: the existing one, or a new one."""
+        known = self.search([("text_hash", "=", statement_hash(text))], limit=1)
+        if known:
+            return known
+        return self.create(
+            {
+                "mt940_text": text,
+                "source": source,
+                "connector_id": connector.id if connector else False,
+                "name": name,
+            }
+        )
+
+    def action_reconcile(self):
+        for statement in self.filtered(lambda s: s.state == "received"):
+            statement._reconcile()
+        return True
+
+    def _job_reconcile(self):
+        """Job: reconcile a statement that arrived by itself (pushed by the bank)."""
+        self.ensure_one()
+        if self.state != "received":
+            return _("Statement %(s)s was already reconciled.", s=self.display_name)
+        return self._reconcile()
+
+    def _reconcile(self):
+        self.ensure_one()
+        return self.env["g2p.payment.reconciler"]._reconcile(self)

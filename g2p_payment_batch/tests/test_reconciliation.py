@@ -1,0 +1,149 @@
+from datetime import date
+from decimal import Decimal
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.g2p_bank_simulator.mt940 import (
+    StatementEntry,
+    StatementHeader,
+    write_statement,
+)
+
+from .common import PaymentBatchCase
+
+DAY = date(2026, 11, 20)
+
+
+def entry(mark, amount, reference, bank_reference, reason=None):
+    narrative = ["Cash", "TPROG", "C1", "BEN"]
+    if reason:
+        narrative.append(reason)
+    return StatementEntry(
+        value_date=DAY,
+        entry_date=DAY,
+        mark=mark,
+        amount=Decimal(amount),
+        customer_reference=reference,
+        bank_reference=bank_reference,
+        narrative=narrative,
+    )
+
+
+def statement_text(entries, reference="TSTM1"):
+    header = StatementHeader(
+        reference=reference,
+        account="T-FUND-1",
+        number=1,
+        currency="KES",
+        decimals=2,
+        opening_balance=Decimal("1000000.00"),
+        opening_date=DAY,
+        closing_date=DAY,
+        available_balance=Decimal("1000000.00"),
+        available_date=DAY,
+    )
+    return write_statement(header, entries)[0]
+
+
+@tagged("post_install", "-at_install")
+class TestReconciliation(PaymentBatchCase):
+    """Statements fetched, pushed or uploaded: matched once, errors recorded."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.batch = cls.new_batch(cls.registrants("T-REC", 4), amount="50.00")
+        cls.batch.action_confirm()
+        runner = cls.env["g2p.payment.batch.runner"]
+        runner._job_check_funds(cls.batch)
+        runner._job_block_funds(cls.batch)
+        # Sent to a bank that answers nothing by itself: statements come by hand.
+        cls.batch._set_payment_state("sent", cls.batch.payment_ids.ids, "HANDBANK1")
+        cls.batch.with_context(g2p_transition=True).state = "sent"
+        cls.refs = cls.batch.payment_ids.sorted("id").mapped("name")
+        cls.Statement = cls.env["g2p.payment.statement"]
+
+    def test_statement_with_errors(self):
+        a, b, c, d = self.refs
+        text = statement_text(
+            [
+                entry("C", "5000.00", "DEPOSIT", "SIM9000000000001"),
+                entry("D", "50.00", a, "SIM9000000000002"),
+                entry("D", "49.99", b, "SIM9000000000003"),
+                entry("D", "50.00", "PAY9999999999999", "SIM9000000000004"),
+                entry("RD", "50.00", "PAY9999999999998", "SIM9000000000005", "X"),
+                entry("D", "50.00", a, "SIM9000000000006"),
+                entry("D", "50.00", c, "SIM9000000000007"),
+                entry("RD", "50.00", c, "SIM9000000000008", "ACCOUNT.CLOSED"),
+            ]
+        )
+        statement = self.Statement._import_text(text, "upload")
+        statement.action_reconcile()
+        self.assertEqual(statement.state, "reconciled")
+        payments = {p.name: p for p in self.batch.payment_ids}
+        self.assertEqual(payments[a].state, "paid")
+        self.assertEqual(payments[a].bank_reference, "SIM9000000000002")
+        self.assertEqual(payments[a].value_date, DAY)
+        self.assertEqual(payments[b].state, "sent", "a wrong amount pays nothing")
+        self.assertEqual(payments[c].state, "failed")
+        self.assertEqual(payments[c].failure_reason, "ACCOUNT_CLOSED")
+        self.assertEqual(payments[d].state, "sent")
+        errors = statement.error_ids.sorted("entry_sequence")
+        self.assertEqual(
+            [(e.customer_reference, e.reason) for e in errors],
+            [
+                (b, "amount_mismatch"),
+                ("PAY9999999999999", "unknown_reference"),
+                ("PAY9999999999998", "reversal_without_payment"),
+                (a, "duplicate"),
+            ],
+        )
+        self.assertEqual(errors[0].expected_amount, 50.0)
+        self.assertEqual(errors[0].amount, 49.99)
+        self.assertEqual(errors[0].batch_id, self.batch)
+        self.assertEqual(self.batch.error_count, 2)  # those with a payment of ours
+        self.assertEqual(self.batch.state, "partially_reconciled")
+        self.assertEqual((self.batch.paid_count, self.batch.failed_count), (1, 1))
+
+        # The same statement again: same record, nothing changes.
+        self.assertEqual(self.Statement._import_text(text, "push"), statement)
+        with self.assertRaises(UserError):
+            self.Statement.create({"mt940_text": text.replace("\r\n", "\n")})
+        self.env["g2p.payment.reconciler"]._reconcile(statement)
+        self.assertEqual(len(statement.error_ids), 4)
+        self.assertEqual(self.batch.paid_count, 1)
+
+    def test_second_statement_completes_the_batch(self):
+        a, b, c, d = self.refs
+        first = self.Statement._import_text(
+            statement_text(
+                [entry("D", "50.00", a, "SIM8000000000001")], reference="TSTM-A"
+            ),
+            "upload",
+        )
+        first.action_reconcile()
+        self.assertEqual(self.batch.state, "partially_reconciled")
+        second = self.Statement._import_text(
+            statement_text(
+                [
+                    entry("D", "50.00", b, "SIM8000000000002"),
+                    entry("D", "50.00", c, "SIM8000000000003"),
+                    entry("D", "50.00", d, "SIM8000000000004"),
+                    entry("RD", "50.00", d, "SIM8000000000005", "ACCOUNT.DORMANT"),
+                ],
+                reference="TSTM-B",
+            ),
+            "upload",
+        )
+        second.action_reconcile()
+        self.assertEqual(self.batch.state, "reconciled")
+        self.assertEqual((self.batch.paid_count, self.batch.failed_count), (3, 1))
+        self.assertEqual(self.batch.statement_ids, first | second)
+        self.assertFalse(second.error_ids)
+
+    def test_unreadable_statement(self):
+        statement = self.Statement._import_text("not an MT940", "upload")
+        statement.action_reconcile()
+        self.assertEqual(statement.state, "failed")
+        self.assertTrue(statement.error)
