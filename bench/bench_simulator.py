@@ -12,7 +12,7 @@ the failure rate for other banks is set to 5% during the run (and restored).
 
 from decimal import Decimal
 
-from _common import Timings, environment, parse_args, peak_rss_growth
+from _common import Timings, environment, out, parse_args, peak_rss_growth
 
 TARGETS = {
     "initiate_payment, 10,000 payments": "<= 2 s",
@@ -116,12 +116,11 @@ def main():
                     statement.sequence_count,
                     statement.attachment_id.file_size,
                 )
-            print(
+            out(
                 f"run {run + 1}: batch paid {counts[0]}, failed {counts[1]}; "
                 f"statement {figures[0]}, {figures[1]} entries, {figures[2]} messages, "
                 f"{figures[3]:,} bytes; resident memory grew by at most "
-                f"{growth['mb']:.0f} MB while writing it",
-                flush=True,
+                f"{growth['mb']:.0f} MB while writing it"
             )
     finally:
         with environment(args.registry) as env:

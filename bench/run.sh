@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Run the suite's benchmarks on a fresh database (no demo data) and print their figures.
-#   bench/run.sh [simulator|registry|batch]...   (default: all of them)
+#   bench/run.sh [simulator|registry|payment_batch]...   (default: all of them)
 # Sizes and repetitions: see each script's --help; BENCH_ARGS is passed to every script.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_common.sh"
 
 G2P_BENCH_DB=${G2P_BENCH_DB:-g2p_bank_bench}
 CONFIG=$G2P_STATE_DIR/odoo-bench.conf
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(simulator registry batch)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(simulator registry payment_batch)
 
 require_odoo
 ensure_postgres

@@ -22,7 +22,7 @@ odoo_bin -c "$CONFIG" -d "$G2P_TEST_DB" -i "$G2P_ADDONS" \
 say "Running the tests"
 cd "$REPO_DIR"
 set +e
-"$PYTHON" -m pytest -p no:cacheprovider --import-mode=importlib \
+"$PYTHON" -m pytest -p no:cacheprovider --import-mode=importlib --rootdir="$REPO_DIR" \
     --odoo-config="$CONFIG" --odoo-database="$G2P_TEST_DB" --odoo-http \
     g2p_bank g2p_bank_simulator g2p_bank_rest_api g2p_payment_batch "$@"
 status=$?
