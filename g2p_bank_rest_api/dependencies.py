@@ -31,19 +31,6 @@ def g2p_authenticated_env() -> Environment:
     raise NotImplementedError
 
 
-def env_from_api_key(
-    api_key: Annotated[AuthApiKey, Depends(authenticated_auth_api_key)],
-) -> Environment:
-    return api_key.with_user(api_key.user_id).env
-
-
-def env_from_basic_auth(
-    user: Annotated[Users, Depends(basic_auth_user)],
-    env: Annotated[Environment, Depends(odoo_env)],
-) -> Environment:
-    return env(user=user.id, su=False)
-
-
 def env_without_credentials(
     env: Annotated[Environment, Depends(odoo_env)],
 ) -> Environment:
@@ -71,8 +58,8 @@ def bank_api_env(
     return _require_group(env, "g2p_bank_rest_api.group_bank_api", "bank API")
 
 
-# The same authentications, answering 401 with the error contract's body
-# ``{"detail": {"code": "UNAUTHORIZED", "message": ...}}`` (the registry app).
+# The authentications answer 401 with the error contract's body
+# ``{"detail": {"code": "UNAUTHORIZED", "message": ...}}``, saying what is missing.
 
 
 def _unauthorized(message, scheme):
@@ -83,7 +70,7 @@ def _unauthorized(message, scheme):
     )
 
 
-def env_from_api_key_with_code(
+def env_from_api_key(
     key: Annotated[
         str | None, Depends(APIKeyHeader(name=HTTP_API_KEY_HEADER, auto_error=False))
     ],
@@ -104,7 +91,7 @@ def env_from_api_key_with_code(
     return api_key.with_user(api_key.user_id).env
 
 
-def env_from_basic_auth_with_code(
+def env_from_basic_auth(
     credentials: Annotated[
         HTTPBasicCredentials | None, Depends(HTTPBasic(auto_error=False))
     ],

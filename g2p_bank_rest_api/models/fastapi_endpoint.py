@@ -23,11 +23,6 @@ AUTH_IMPLEMENTATIONS = {
     "http_basic": dependencies.env_from_basic_auth,
     "none": dependencies.env_without_credentials,
 }
-#: Apps whose 401 answers follow the error contract (code and message).
-CODED_AUTH_IMPLEMENTATIONS = {
-    "api_key": dependencies.env_from_api_key_with_code,
-    "http_basic": dependencies.env_from_basic_auth_with_code,
-}
 
 
 class FastapiEndpoint(models.Model):
@@ -98,11 +93,7 @@ class FastapiEndpoint(models.Model):
 
     def _get_app_dependencies_overrides(self):
         overrides = super()._get_app_dependencies_overrides()
-        if self.app in APPS_REQUIRING_CREDENTIALS:
-            overrides[dependencies.g2p_authenticated_env] = CODED_AUTH_IMPLEMENTATIONS[
-                self.g2p_auth_method
-            ]
-        elif self.app in APP_DESCRIPTIONS:
+        if self.app in APP_DESCRIPTIONS:
             overrides[dependencies.g2p_authenticated_env] = AUTH_IMPLEMENTATIONS[
                 self.g2p_auth_method
             ]

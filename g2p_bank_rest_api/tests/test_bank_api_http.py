@@ -78,9 +78,16 @@ class TestBankApiOverHttp(HttpCase):
         self.assertEqual(response.json()["status"], "success")
 
     def test_missing_or_wrong_key_is_401(self):
-        self.assertEqual(self.check_funds().status_code, 401)
-        response = self.check_funds({"HTTP-API-KEY": "not-a-key"})
-        self.assertEqual(response.status_code, 401, response.text)
+        for headers, says in (
+            (None, "Send your API key in the HTTP-API-KEY header."),
+            ({"HTTP-API-KEY": "not-a-key"}, "This API key is not valid for this API."),
+        ):
+            response = self.check_funds(headers)
+            self.assertEqual(response.status_code, 401, response.text)
+            self.assertEqual(
+                response.json()["detail"],
+                {"code": "UNAUTHORIZED", "message": says},
+            )
 
     def test_key_of_a_user_without_the_group_is_403(self):
         response = self.check_funds({"HTTP-API-KEY": "test-outsider-key"})

@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 
-from ..dependencies import env_from_basic_auth_with_code, g2p_authenticated_env
+from ..dependencies import env_from_basic_auth, g2p_authenticated_env
 from .registry_common import RegistryApiCase
 
 ROOT = "/api/v1/registry"
@@ -151,7 +151,7 @@ class TestRegistryBasicAuth(RegistryApiCase):
     def test_http_basic_authenticates_odoo_users(self):
         """Basic auth checks the login and password (Odoo's own authentication, which
         reads committed users: the admin of the test database) and then the group."""
-        overrides = {g2p_authenticated_env: env_from_basic_auth_with_code}
+        overrides = {g2p_authenticated_env: env_from_basic_auth}
         for password, expected in (("admin", 403), ("wrong", 401)):
             with (
                 self.subTest(password=password),
