@@ -67,7 +67,11 @@ class G2PBankApiRouterHelper(models.AbstractModel):
 
     def block_funds(self, request):
         block, error = self._call(
-            "block_funds", request.account_number, request.currency, request.amount
+            "block_funds",
+            request.account_number,
+            request.currency,
+            request.amount,
+            request.block_reference_no,
         )
         if error:
             return BlockFundsResponse(

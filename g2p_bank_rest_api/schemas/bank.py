@@ -58,6 +58,21 @@ class BlockFundsRequest(ContractModel):
     account_number: AccountNumber
     currency: Currency
     amount: PositiveAmount
+    # Not in the example-bank contract (its clients do not send it): the client's own
+    # reference for the block, an idempotency key, so that a retried call after a
+    # timeout gets the first block back instead of blocking the money twice.
+    block_reference_no: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=16,
+            description="Optional idempotency key (an extension of the contract): "
+            "the same reference with the same account and amount answers the first "
+            "block; with other content it fails with DUPLICATE_REFERENCE.",
+            examples=["PB/2026/00001"],
+        ),
+    ] = None
 
 
 class BlockFundsResponse(ContractModel):

@@ -129,6 +129,30 @@ class TestBlockFunds(BankApiCase):
             )
         )
 
+    def test_block_reference_makes_a_retry_harmless(self):
+        """A client's own block reference (our extension) is an idempotency key: the
+        retry of a call whose answer was lost blocks nothing more."""
+        payload = {
+            "account_number": "TEST-FUND-1",
+            "currency": "KES",
+            "amount": "1200.00",
+            "block_reference_no": "PB/TEST/0001",
+        }
+        first = self.post("/block_funds", payload).json()
+        retry = self.post("/block_funds", payload).json()
+        self.assertEqual(first["status"], "success", first)
+        self.assertEqual(first["block_reference_no"], "PB/TEST/0001")
+        self.assertEqual(retry, first)
+        self.assertBalances(10000, 1200, 8800)
+        other = self.post("/block_funds", dict(payload, amount="5")).json()
+        self.assertEqual(
+            (other["status"], other["error_code"]), ("failed", "DUPLICATE_REFERENCE")
+        )
+        self.assertBalances(10000, 1200, 8800)
+        too_long = self.post("/block_funds", dict(payload, block_reference_no="X" * 17))
+        self.assertEqual(too_long.status_code, 422, too_long.text)
+        self.assertBalances(10000, 1200, 8800)
+
     def test_release_returns_the_remaining_amount(self):
         reference = self.block("300")
         body = self.post("/release_block", {"block_reference_no": reference}).json()

@@ -4,3 +4,4 @@ from . import test_http_connector
 from . import test_idempotency
 from . import test_reconciliation
 from . import test_tour
+from . import test_http_connector_retries

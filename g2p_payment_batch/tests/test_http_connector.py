@@ -101,6 +101,25 @@ class TestHttpConnector(PaymentBatchCase, HttpCase):
         text = self.http.fetch_statement(reference)
         self.assertIn(":25:T-FUND-1", text)
 
+    def test_repeated_block_step_blocks_once(self):
+        """A block step repeated after its answer was lost (the job crashed before its
+        commit) gets the same block from this suite's bank: the money is blocked once."""
+        batch = self.new_batch(self.people[5:8], amount="40.00")
+        batch.with_context(g2p_transition=True).connector_id = self.http
+        batch.action_confirm()
+        runner = self.env["g2p.payment.batch.runner"]
+        runner._job_check_funds(batch)
+        first = self.http.block_funds(
+            self.fund.account_number, "KES", Decimal("120.00"), batch.name
+        )
+        runner._job_block_funds(batch)
+        self.assertEqual(batch.state, "funds_blocked", batch.step_error)
+        self.assertEqual(batch.block_reference, first)
+        self.assertEqual(
+            self.fund_amounts(),
+            (self.opening, Decimal("120.00"), self.opening - Decimal("120.00")),
+        )
+
     def test_bank_errors_are_step_errors(self):
         wrong_key = self.http.copy({"name": "Wrong key", "api_key": "nope"})
         batch = self.new_batch(self.people[:2])
