@@ -64,13 +64,12 @@ class TestHttpConnectorRetries(TransactionCase):
         self.assertTrue(self.connector.check_funds("F-1", "KES", Decimal("10.05")))
         self.assertEqual(len(FlakyBank.bodies), 3)
         # The same exact request each time (amounts never through float).
-        self.assertEqual(
-            {json.dumps(body) for body in FlakyBank.bodies},
-            {
-                '{"account_number": "F-1", "account_currency": "KES", '
-                '"total_funds_needed": 10.05}'
-            },
-        )
+        expected = {
+            "account_number": "F-1",
+            "account_currency": "KES",
+            "total_funds_needed": 10.05,
+        }
+        self.assertEqual(FlakyBank.bodies, [expected] * 3)
 
     def test_retries_are_bounded_with_a_clear_error(self):
         FlakyBank.failures = 10
