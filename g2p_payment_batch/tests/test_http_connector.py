@@ -103,7 +103,7 @@ class TestHttpConnector(PaymentBatchCase, HttpCase):
 
     def test_repeated_block_step_blocks_once(self):
         """A block step repeated after its answer was lost (the job crashed before its
-        commit) gets the same block from this suite's bank: the money is blocked once."""
+        commit) gets the same block from this suite's bank: money is blocked once."""
         batch = self.new_batch(self.people[5:8], amount="40.00")
         batch.with_context(g2p_transition=True).connector_id = self.http
         batch.action_confirm()
