@@ -15,7 +15,7 @@ write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 
 
 if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
     say "Updating the addons in database $G2P_DB"
-    init=(-u "$G2P_ADDONS")
+    init=(-i "$G2P_ADDONS" -u "$G2P_ADDONS")  # installs addons new to the suite too
 else
     say "Creating database $G2P_DB with the addons and demo data"
     init=(-i "$G2P_ADDONS")

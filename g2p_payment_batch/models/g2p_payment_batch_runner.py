@@ -19,7 +19,11 @@ NEXT_STEP = {
 }
 #: How often a batch asks again for statements while payments lack an outcome.
 MAX_STATEMENT_ATTEMPTS = 10
-STATEMENT_RETRY_SECONDS = 60
+#: Pause before the first repeated statement request, doubled at each attempt up to
+#: the longest pause: a small batch is reconciled seconds after the bank executed it,
+#: a slow bank is still asked for about an hour.
+STATEMENT_FIRST_RETRY_SECONDS = 5
+STATEMENT_LONGEST_RETRY_SECONDS = 900
 CHANNEL = "root.g2p_payment_batch"
 
 
@@ -247,7 +251,17 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         def work():
             connector, account = batch.connector_id, batch.funding_account_number
             Statement = self.env["g2p.payment.statement"].sudo()
-            if connector.ask_statement and not batch.statement_request_ref:
+            # Ask for a new statement when the last one asked for is already
+            # imported: it was written before the bank executed (all of) the batch.
+            if connector.ask_statement and (
+                not batch.statement_request_ref
+                or Statement.search_count(
+                    [
+                        ("connector_id", "=", connector.id),
+                        ("name", "=", batch.statement_request_ref),
+                    ]
+                )
+            ):
                 reference = connector.request_statement(account)
                 batch.with_context(
                     g2p_transition=True
@@ -304,7 +318,12 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 self._enqueue(
                     batch,
                     "_job_obtain_statements",
-                    eta=timedelta(seconds=STATEMENT_RETRY_SECONDS * attempts),
+                    eta=timedelta(
+                        seconds=min(
+                            STATEMENT_FIRST_RETRY_SECONDS * 2 ** (attempts - 1),
+                            STATEMENT_LONGEST_RETRY_SECONDS,
+                        )
+                    ),
                 )
             return _(
                 "%(p)s paid, %(f)s failed, %(w)s without outcome yet.",

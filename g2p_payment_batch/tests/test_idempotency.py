@@ -66,6 +66,30 @@ class TestIdempotency(PaymentBatchCase):
         )
         self.assertEqual(batch.paid_count, 25)
 
+    def test_statement_written_before_the_bank_executed(self):
+        """The statement asked for right after sending can be written before the bank
+        executes the batch (the two are separate jobs): the batch asks again."""
+        batch = self.new_batch(self.people[:6])
+        batch.action_confirm()
+        self.runner._job_check_funds(batch)
+        self.runner._job_block_funds(batch)
+        self.runner._job_send(batch)
+        self.assertEqual(batch.state, "sent")
+        self.runner._job_obtain_statements(batch)
+        early = batch.statement_request_ref
+        self.assertTrue(early)
+        # The bank writes that statement before executing the batch: it is empty.
+        self.env["g2p.sim.statement"].search([("name", "=", early)])._job_generate()
+        self.runner._job_obtain_statements(batch)
+        imported = self.env["g2p.payment.statement"].search([("name", "=", early)])
+        self.assertEqual(imported.state, "received")
+        self.assertEqual(batch.state, "sent")
+        failed = run_jobs(self.env)  # the bank executes; the batch asks again
+        self.assertFalse(failed, failed.mapped("exc_message"))
+        self.assertEqual(batch.state, "reconciled", batch.step_error)
+        self.assertEqual(batch.paid_count, 6)
+        self.assertNotEqual(batch.statement_request_ref, early)
+
     def test_crash_while_sending_then_retry(self):
         batch = self.new_batch(self.people, max_bank_batch_size=10)
         batch.action_confirm()
