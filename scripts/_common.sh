@@ -124,6 +124,8 @@ db_user = $PGUSER
 db_password = $PGPASSWORD
 http_interface = 127.0.0.1
 http_port = $port
+# The websocket (gevent) port next to it, so that servers on other ports never clash.
+gevent_port = $((port + 3))
 workers = $workers
 server_wide_modules = base,web,queue_job
 max_cron_threads = $cron_threads

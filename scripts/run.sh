@@ -13,9 +13,18 @@ ensure_postgres
 install_requirements
 write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 1
 
+# Another server on the port (an earlier run.sh still running) would serve stale code.
+if (exec 3<>"/dev/tcp/127.0.0.1/$G2P_HTTP_PORT") 2>/dev/null; then
+    die "port $G2P_HTTP_PORT is in use (an earlier scripts/run.sh still running?): stop it, or choose another port with G2P_HTTP_PORT"
+fi
+
 if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
     say "Updating the addons in database $G2P_DB"
-    init=(-i "$G2P_ADDONS" -u "$G2P_ADDONS")  # installs addons new to the suite too
+    init=(-u "$G2P_ADDONS")
+    # Addons new to the suite since the database was created are installed; -i is
+    # never given for installed ones (it would re-apply their noupdate data).
+    missing=$(psql -X -Atq -d "$G2P_DB" -c "select string_agg(a, ',') from unnest(string_to_array('$G2P_ADDONS', ',')) a where a not in (select name from ir_module_module where state = 'installed')")
+    [ -z "$missing" ] || init+=(-i "$missing")
 else
     say "Creating database $G2P_DB with the addons and demo data"
     init=(-i "$G2P_ADDONS")

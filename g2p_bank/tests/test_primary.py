@@ -136,3 +136,16 @@ class TestPrimaryAccount(G2pBankCase):
         moved.partner_id = other
         self.assertFalse(moved.g2p_is_primary)
         self.assertEqual(other.g2p_primary_bank_account_id, other_primary)
+
+    def test_same_holder_written_again_keeps_the_primary_flag(self):
+        """Writing an account's holder unchanged (a data import, a module update
+        re-applying data files) is not a move: the account stays primary."""
+        primary = self.create_account(acc_number="111")
+        other = self.create_registrant("New holder")
+        moved = self.create_account(partner=other, acc_number="900")
+        (primary | moved).write({"partner_id": self.person.id})
+        self.assertTrue(primary.g2p_is_primary)
+        self.assertFalse(moved.g2p_is_primary)
+        self.assertEqual(self.person.g2p_primary_bank_account_id, primary)
+        primary.write({"partner_id": self.person.id, "g2p_branch_code": "12"})
+        self.assertEqual(self.person.g2p_primary_bank_account_id, primary)

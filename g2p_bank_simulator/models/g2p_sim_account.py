@@ -97,7 +97,11 @@ class G2PSimAccount(models.Model):
                     "Balances change only through deposits, fund blocks and payments."
                 )
             )
-        if "currency_id" in vals and self.filtered("ledger_entry_count"):
+        if "currency_id" in vals and self.filtered(
+            lambda acc: (
+                acc.currency_id.id != vals["currency_id"] and acc.ledger_entry_count
+            )
+        ):
             raise UserError(
                 self.env._(
                     "The currency of an account with ledger entries cannot change."

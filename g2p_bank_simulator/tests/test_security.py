@@ -57,8 +57,12 @@ class TestSecurity(SimBankCase):
                     "available_balance": 10,
                 }
             )
+        self.assertTrue(self.program.ledger_entry_count)
         with self.assertRaises(UserError):
             self.program.currency_id = self.env.ref("base.USD")
+        # The same currency written again (a data file re-applied) is no change.
+        self.program.write({"currency_id": self.program.currency_id.id, "name": "P"})
+        self.assertEqual(self.program.name, "P")
         self.assertInvariants()
 
     def test_operator_uses_the_services(self):
