@@ -9,14 +9,14 @@ G2P_WORKERS=${G2P_WORKERS:-2}
 CONFIG=$G2P_STATE_DIR/odoo.conf
 
 require_odoo
-ensure_postgres
-install_requirements
-write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 1
-
 # Another server on the port (an earlier run.sh still running) would serve stale code.
 if (exec 3<>"/dev/tcp/127.0.0.1/$G2P_HTTP_PORT") 2>/dev/null; then
     die "port $G2P_HTTP_PORT is in use (an earlier scripts/run.sh still running?): stop it, or choose another port with G2P_HTTP_PORT"
 fi
+
+ensure_postgres
+install_requirements
+write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 1
 
 if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
     say "Updating the addons in database $G2P_DB"
