@@ -7,7 +7,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 SIM = "g2p_bank_simulator."
-SIM_BANK_BIC = "SIMBKENA"
+SIM_BANK_BIC = "TSIMKENA"  # not the demo bank's BIC: tests make their own
 RUNNING = ("pending", "enqueued")
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import SIM, PaymentBatchCase, decimals, run_jobs
+from .common import SIM, SIM_BANK_BIC, PaymentBatchCase, decimals, run_jobs
 
 FAILING = {
     "closed": "ACCOUNT_CLOSED",
@@ -80,7 +80,7 @@ class TestBatchFlow(PaymentBatchCase):
         )
         self.assertEqual(household_payment.payee_id, self.head)
         self.assertEqual(household_payment.account_number, "T-HEAD-0001")
-        self.assertEqual(household_payment.bank_code, "SIMBKENA")
+        self.assertEqual(household_payment.bank_code, SIM_BANK_BIC)
 
         batch.action_run()
         self.assertTrue(batch.step_running)
