@@ -1,5 +1,5 @@
-import io
 import logging
+import tempfile
 from decimal import Decimal
 
 import requests
@@ -207,12 +207,14 @@ class G2PSimStatement(models.Model):
         )
         writer = Mt940Writer(header)
         # Memory stays at the size of the text: the writer streams its messages, the
-        # entries are read in chunks, the text is kept once (as bytes: MT940 is ASCII).
-        buffer = io.BytesIO()
-        for message in writer.messages(self._iter_entries()):
-            buffer.write(message.encode("ascii"))
-        raw = buffer.getvalue()
-        del buffer
+        # entries are read in chunks, and the text is spooled to a file and read back
+        # once, as bytes (MT940 is ASCII), for the attachment. (A BytesIO would hold
+        # up to three times the text while growing and copying.)
+        with tempfile.TemporaryFile() as spool:
+            for message in writer.messages(self._iter_entries()):
+                spool.write(message.encode("ascii"))
+            spool.seek(0)
+            raw = spool.read()
         if writer.entry_count != count:
             raise ValueError(
                 self.env._(
