@@ -107,6 +107,36 @@ ensure_mt940_tryton_venv() {
     export G2P_MT940_TRYTON_PYTHON=$venv/bin/python
 }
 
+# The OpenG2P G2P Bridge's bank connector, unmodified, for the contract tests of the bank
+# app: a virtual environment of its own (it brings FastAPI, SQLAlchemy and pydantic
+# versions of its own), with the MT940 parser the bridge reads statements with. The
+# connector imports openg2p-g2p-bridge-models without declaring it. Versions as tested.
+ensure_bridge_connector_venv() {
+    local venv=$G2P_STATE_DIR/venv-bridge-connector
+    if ! "$venv/bin/python" -c 'import mt940, openg2p_g2p_bridge_bank_connectors.bank_connectors' >/dev/null 2>&1; then
+        say "Creating $venv (the OpenG2P bridge's bank connector, for the contract tests)"
+        rm -rf "$venv"
+        "$PYTHON" -m venv "$venv"
+        "$venv/bin/python" -m pip install -qq --disable-pip-version-check \
+            'openg2p-g2p-bridge-bank-connectors==1.1.0' 'openg2p-g2p-bridge-models==1.1.0' \
+            'openg2p-fastapi-common==1.1.6' greenlet 'mt-940==5.1.1'
+    fi
+    export G2P_BRIDGE_CONNECTOR_PYTHON=$venv/bin/python
+}
+
+# schemathesis, for the contract tests of the apps' OpenAPI documents: a virtual
+# environment of its own (it would add a dozen packages next to Odoo's). Idempotent.
+ensure_schemathesis_venv() {
+    local venv=$G2P_STATE_DIR/venv-schemathesis
+    if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+        say "Creating $venv (schemathesis, for the contract tests)"
+        rm -rf "$venv"
+        "$PYTHON" -m venv "$venv"
+        "$venv/bin/python" -m pip install -qq --disable-pip-version-check 'schemathesis==4.32.5'
+    fi
+    export G2P_SCHEMATHESIS=$venv/bin/schemathesis
+}
+
 # write_odoo_config FILE HTTP_PORT WORKERS JOB_CHANNELS CRON_THREADS: the Odoo
 # configuration of both commands. Tests run neither queue_job's runner (channels
 # "root:0": it starts in any Odoo HTTP server otherwise, pytest-odoo's included) nor

@@ -12,6 +12,8 @@ require_odoo
 ensure_postgres
 install_requirements
 ensure_mt940_tryton_venv
+ensure_bridge_connector_venv
+ensure_schemathesis_venv
 write_odoo_config "$CONFIG" "$G2P_TEST_HTTP_PORT" 0 root:0 0
 
 say "Creating a fresh database $G2P_TEST_DB with $G2P_ADDONS"

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Response
 from fastapi.responses import PlainTextResponse
 
 from odoo.api import Environment
 
 from ..dependencies import bank_api_env
 from ..schemas.bank import (
+    MT940_EXAMPLE,
     AccountBalance,
     AccountStatementRequest,
     AccountStatementResponse,
@@ -24,17 +25,41 @@ from ..schemas.bank import (
     ReleaseBlockResponse,
     StatementStatus,
 )
+from ..schemas.errors import error_responses
 
-bank_router = APIRouter(tags=["bank"])
+# Business failures are answered 200 with "status": "failed" (the contract); these
+# are the HTTP errors every route may answer, documented with their bodies.
+bank_router = APIRouter(tags=["bank"], responses=error_responses(401, 403, 422))
+# POST routes: also a body that cannot be read (400).
+WITH_BODY = error_responses(400)
 BankEnv = Annotated[Environment, Depends(bank_api_env)]
-Key = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _key(example):
+    """A path parameter naming a record. No control character at all: Odoo cannot
+    route a path with a line break to the app."""
+    return Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            examples=[example],
+        ),
+    ]
+
+
+StatementId = _key("STM0000000001")
+PaymentReference = _key("PAY-2611-000001")
+BatchId = _key("BATCH0000000001")
+AccountNumber = _key("PROG-FUND-001")
 
 
 def _helper(env):
     return env["g2p.bank.api.router.helper"]
 
 
-@bank_router.post("/check_funds")
+@bank_router.post("/check_funds", responses=WITH_BODY)
 def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
     """Whether the account's available balance covers the amount.
 
@@ -42,19 +67,19 @@ def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
     return _helper(env).check_funds(request)
 
 
-@bank_router.post("/block_funds")
+@bank_router.post("/block_funds", responses=WITH_BODY)
 def block_funds(request: BlockFundsRequest, env: BankEnv) -> BlockFundsResponse:
     """Move the amount from available to blocked; answer the block's reference."""
     return _helper(env).block_funds(request)
 
 
-@bank_router.post("/release_block")
+@bank_router.post("/release_block", responses=WITH_BODY)
 def release_block(request: ReleaseBlockRequest, env: BankEnv) -> ReleaseBlockResponse:
     """Return a block's remaining amount to the available balance."""
     return _helper(env).release_block(request)
 
 
-@bank_router.post("/initiate_payment")
+@bank_router.post("/initiate_payment", responses=WITH_BODY)
 def initiate_payment(
     requests: Annotated[PaymentRequestList, Body()], env: BankEnv
 ) -> InitiatePaymentResponse:
@@ -66,7 +91,7 @@ def initiate_payment(
     return _helper(env).initiate_payment(requests)
 
 
-@bank_router.post("/generate_account_statement")
+@bank_router.post("/generate_account_statement", responses=WITH_BODY)
 def generate_account_statement(
     request: AccountStatementRequest, env: BankEnv
 ) -> AccountStatementResponse:
@@ -74,35 +99,70 @@ def generate_account_statement(
     return _helper(env).generate_account_statement(request)
 
 
-@bank_router.get("/statements/{account_statement_id}")
-def statement_status(account_statement_id: Key, env: BankEnv) -> StatementStatus:
+@bank_router.get(
+    "/statements/{account_statement_id}",
+    responses=error_responses(
+        404, e404=("STATEMENT_NOT_FOUND", "Statement 'STM0000000009' does not exist.")
+    ),
+)
+def statement_status(
+    account_statement_id: StatementId, env: BankEnv
+) -> StatementStatus:
     """A statement's state, number, balances and entry count."""
     return _helper(env).statement_status(account_statement_id)
 
 
 @bank_router.get(
     "/statements/{account_statement_id}/mt940",
-    response_class=PlainTextResponse,
-    responses={409: {"description": "The statement is not generated yet."}},
+    # The text is the answer; errors stay JSON (a plain-text response class would
+    # document them as text).
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The MT940 text.",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}, "example": MT940_EXAMPLE}
+            },
+        },
+        **error_responses(
+            404,
+            409,
+            e404=("STATEMENT_NOT_FOUND", "Statement 'STM0000000009' does not exist."),
+        ),
+    },
 )
-def statement_mt940(account_statement_id: Key, env: BankEnv) -> str:
+def statement_mt940(
+    account_statement_id: StatementId, env: BankEnv
+) -> PlainTextResponse:
     """The statement's MT940 text (CRLF lines), once it is done."""
-    return _helper(env).statement_mt940(account_statement_id)
+    return PlainTextResponse(_helper(env).statement_mt940(account_statement_id))
 
 
-@bank_router.get("/payments/{payment_reference_number}")
-def payment_status(payment_reference_number: Key, env: BankEnv) -> PaymentStatus:
+@bank_router.get("/payments/{payment_reference_number}", responses=error_responses(404))
+def payment_status(
+    payment_reference_number: PaymentReference, env: BankEnv
+) -> PaymentStatus:
     """A payment's status: pending, success or failed (with the reason)."""
     return _helper(env).payment_status(payment_reference_number)
 
 
-@bank_router.get("/batches/{batch_id}")
-def batch_status(batch_id: Key, env: BankEnv) -> BatchStatus:
+@bank_router.get(
+    "/batches/{batch_id}",
+    responses=error_responses(
+        404, e404=("BATCH_NOT_FOUND", "Batch 'BATCH0000000009' does not exist.")
+    ),
+)
+def batch_status(batch_id: BatchId, env: BankEnv) -> BatchStatus:
     """A batch's state and its counts and totals by outcome."""
     return _helper(env).batch_status(batch_id)
 
 
-@bank_router.get("/accounts/{account_number}/balance")
-def account_balance(account_number: Key, env: BankEnv) -> AccountBalance:
+@bank_router.get(
+    "/accounts/{account_number}/balance",
+    responses=error_responses(
+        404, e404=("ACCOUNT_NOT_FOUND", "Account 'PROG-FUND-009' does not exist.")
+    ),
+)
+def account_balance(account_number: AccountNumber, env: BankEnv) -> AccountBalance:
     """Book, blocked and available balance of an account."""
     return _helper(env).account_balance(account_number)

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .registry import PRINTABLE
+
 #: Payments one initiate_payment call may carry (a larger batch is split by the client).
 MAX_PAYMENTS_PER_CALL = 50_000
 
@@ -29,11 +31,47 @@ PositiveAmount = Annotated[
     Decimal,
     Field(gt=0, max_digits=20, allow_inf_nan=False, examples=[Decimal("1500.00")]),
 ]
+# Text without control characters: PostgreSQL refuses NUL, and none belongs in a name
+# or a reference (the service's own limit is 255 characters).
 AccountNumber = Annotated[
-    str, Field(min_length=1, max_length=64, examples=["PROG-FUND-001"])
+    str,
+    Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["PROG-FUND-001"]),
 ]
-Text = Annotated[str, Field(max_length=256)]
+Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+Code = Annotated[str, Field(max_length=64, pattern=PRINTABLE)]
+Text = Annotated[str, Field(max_length=255, pattern=PRINTABLE)]
 Status = Literal["success", "failed"]
+
+
+#: An initiate_payment item as the OpenG2P bridge sends it.
+PAYMENT_EXAMPLE = {
+    "payment_reference_number": "PAY-2611-000001",
+    "remitting_account": "PROG-FUND-001",
+    "remitting_account_currency": "KES",
+    "payment_amount": "1500.00",
+    "funds_blocked_reference_number": "BLK0000000001",
+    "beneficiary_name": "Amina Wanjiru",
+    "beneficiary_account": "0123456789",
+    "beneficiary_account_currency": "KES",
+    "beneficiary_account_type": "BANK_ACCOUNT",
+    "beneficiary_bank_code": "KCBLKENX",
+    "beneficiary_branch_code": "001",
+    "narrative_1": "Cash transfer Nov 2026",
+    "narrative_2": "PROGCT",
+    "narrative_3": "CT-2026-11",
+    "narrative_4": "REG-2026-000123",
+    "narrative_5": "",
+    "narrative_6": "",
+    "payment_date": "2026-11-22",
+}
+#: A statement as GET /statements/{id}/mt940 answers it.
+MT940_EXAMPLE = (
+    ":20:STM0000000001\r\n:25:PROG-FUND-001\r\n:28C:1/1\r\n"
+    ":60F:C261122KES1000000,00\r\n"
+    ":61:2611221122D1500,00NTRFPAY-2611-000001//SIM0000000042\r\n"
+    ":86:Cash transfer Nov 2026\r\nPROGCT\r\nCT-2026-11\r\nREG-2026-000123\r\n"
+    ":62F:C261122KES998500,00\r\n:64:C261122KES548500,00\r\n-\r\n"
+)
 
 
 class ContractModel(BaseModel):
@@ -45,6 +83,18 @@ class CheckFundsRequest(ContractModel):
     account_currency: Currency
     total_funds_needed: PositiveAmount
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_number": "PROG-FUND-001",
+                    "account_currency": "KES",
+                    "total_funds_needed": "450000.00",
+                }
+            ]
+        }
+    )
+
 
 class CheckFundsResponse(ContractModel):
     status: Status
@@ -52,6 +102,27 @@ class CheckFundsResponse(ContractModel):
     has_sufficient_funds: bool
     error_code: str | None = None
     error_message: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "success",
+                    "account_number": "PROG-FUND-001",
+                    "has_sufficient_funds": True,
+                    "error_code": None,
+                    "error_message": "",
+                },
+                {
+                    "status": "failed",
+                    "account_number": "PROG-FUND-001",
+                    "has_sufficient_funds": False,
+                    "error_code": "INSUFFICIENT_FUNDS",
+                    "error_message": "Insufficient funds",
+                },
+            ]
+        }
+    )
 
 
 class BlockFundsRequest(ContractModel):
@@ -74,6 +145,18 @@ class BlockFundsRequest(ContractModel):
         ),
     ] = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_number": "PROG-FUND-001",
+                    "currency": "KES",
+                    "amount": "450000.00",
+                }
+            ]
+        }
+    )
+
 
 class BlockFundsResponse(ContractModel):
     status: Status
@@ -81,9 +164,26 @@ class BlockFundsResponse(ContractModel):
     error_code: str | None = None
     error_message: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "success",
+                    "block_reference_no": "BLK0000000001",
+                    "error_code": None,
+                    "error_message": "",
+                }
+            ]
+        }
+    )
+
 
 class ReleaseBlockRequest(ContractModel):
-    block_reference_no: Annotated[str, Field(min_length=1, max_length=64)]
+    block_reference_no: Reference
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"block_reference_no": "BLK0000000001"}]}
+    )
 
 
 class ReleaseBlockResponse(ContractModel):
@@ -93,21 +193,37 @@ class ReleaseBlockResponse(ContractModel):
     error_code: str | None = None
     error_message: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "success",
+                    "block_reference_no": "BLK0000000001",
+                    "amount_released": "1500.00",
+                    "error_code": None,
+                    "error_message": "",
+                }
+            ]
+        }
+    )
+
 
 class PaymentRequest(ContractModel):
-    payment_reference_number: Annotated[str, Field(min_length=1, max_length=64)]
+    payment_reference_number: Reference
     remitting_account: AccountNumber
     remitting_account_currency: Currency
     payment_amount: PositiveAmount
-    funds_blocked_reference_number: Annotated[str, Field(min_length=1, max_length=64)]
+    funds_blocked_reference_number: Reference
     beneficiary_name: Text
     beneficiary_account: AccountNumber
     beneficiary_account_currency: Currency
     beneficiary_account_type: Literal["BANK_ACCOUNT", "MOBILE_WALLET", "EMAIL_WALLET"]
-    beneficiary_bank_code: Annotated[str, Field(max_length=64)] = ""
-    beneficiary_branch_code: Annotated[str, Field(max_length=64)] = ""
+    beneficiary_bank_code: Code = ""
+    beneficiary_branch_code: Code = ""
     beneficiary_mobile_wallet_provider: Text | None = None
-    beneficiary_phone_no: Annotated[str, Field(max_length=32)] | None = None
+    beneficiary_phone_no: (
+        Annotated[str, Field(max_length=32, pattern=PRINTABLE)] | None
+    ) = None
     beneficiary_email: Text | None = None
     beneficiary_email_wallet_provider: Text | None = None
     narrative_1: Text | None = None
@@ -116,7 +232,9 @@ class PaymentRequest(ContractModel):
     narrative_4: Text | None = None
     narrative_5: Text | None = None
     narrative_6: Text | None = None
-    payment_date: Annotated[str, Field(max_length=32)]
+    payment_date: Annotated[str, Field(max_length=32, pattern=PRINTABLE)]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PAYMENT_EXAMPLE]})
 
 
 PaymentRequestList = Annotated[
@@ -130,9 +248,33 @@ class InitiatePaymentResponse(ContractModel):
     error_code: str | None = None
     error_message: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "success",
+                    "batch_id": "BATCH0000000001",
+                    "error_code": None,
+                    "error_message": "",
+                },
+                {
+                    "status": "failed",
+                    "batch_id": None,
+                    "error_code": "DUPLICATE_REFERENCE",
+                    "error_message": "Payment reference PAY-2611-000001 is known "
+                    "with other content.",
+                },
+            ]
+        }
+    )
+
 
 class AccountStatementRequest(ContractModel):
     program_account_number: AccountNumber
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"program_account_number": "PROG-FUND-001"}]}
+    )
 
 
 class AccountStatementResponse(ContractModel):
@@ -140,6 +282,19 @@ class AccountStatementResponse(ContractModel):
     account_statement_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "success",
+                    "account_statement_id": "STM0000000001",
+                    "error_code": None,
+                    "error_message": "",
+                }
+            ]
+        }
+    )
 
 
 class StatementStatus(ContractModel):
@@ -152,6 +307,23 @@ class StatementStatus(ContractModel):
     closing_balance: Decimal | None = None
     error: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_statement_id": "STM0000000001",
+                    "account_number": "PROG-FUND-001",
+                    "state": "done",
+                    "statement_number": 1,
+                    "entry_count": 3,
+                    "opening_balance": "0.00",
+                    "closing_balance": "1000000.00",
+                    "error": None,
+                }
+            ]
+        }
+    )
+
 
 class PaymentStatus(ContractModel):
     payment_reference_number: str
@@ -159,6 +331,20 @@ class PaymentStatus(ContractModel):
     status: Literal["pending", "success", "failed"]
     failure_reason: str | None = None
     bank_reference: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_reference_number": "PAY-2611-000001",
+                    "batch_id": "BATCH0000000001",
+                    "status": "failed",
+                    "failure_reason": "ACCOUNT_CLOSED",
+                    "bank_reference": "SIM0000000042",
+                }
+            ]
+        }
+    )
 
 
 class BatchStatus(ContractModel):
@@ -172,6 +358,24 @@ class BatchStatus(ContractModel):
     amount_failed: Decimal = Decimal(0)
     error: str | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": "BATCH0000000001",
+                    "state": "done",
+                    "payment_count": 3,
+                    "success_count": 2,
+                    "failed_count": 1,
+                    "amount_total": "4500.00",
+                    "amount_success": "3000.00",
+                    "amount_failed": "1500.00",
+                    "error": None,
+                }
+            ]
+        }
+    )
+
 
 class AccountBalance(ContractModel):
     account_number: str
@@ -179,3 +383,17 @@ class AccountBalance(ContractModel):
     book_balance: Decimal
     blocked_amount: Decimal
     available_balance: Decimal
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_number": "PROG-FUND-001",
+                    "currency": "KES",
+                    "book_balance": "1000000.00",
+                    "blocked_amount": "450000.00",
+                    "available_balance": "550000.00",
+                }
+            ]
+        }
+    )

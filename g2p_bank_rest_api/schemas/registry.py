@@ -70,6 +70,53 @@ PARTNER_FIELDS = {
 AccountState = Literal["unverified", "verified", "closed"]
 
 
+#: A registrant as the registry answers it.
+REGISTRANT_EXAMPLE = {
+    "id": 42,
+    "functional_id": "REG-2026-000123",
+    "name": "Amina Wanjiru",
+    "is_group": False,
+    "active": True,
+    "phone": "+254 711 000 101",
+    "email": None,
+    "country_code": "KE",
+    "pay_via_head": True,
+    "members": [],
+    "accounts": [
+        {
+            "id": 7,
+            "account_type": "mobile_wallet",
+            "account_number": "+254711000101",
+            "iban": None,
+            "bank_bic": None,
+            "bank_name": None,
+            "bank_code": None,
+            "branch_code": None,
+            "wallet_provider": "M-Pesa",
+            "phone": "+254711000101",
+            "email": None,
+            "holder_name": "Amina Wanjiru",
+            "currency": "KES",
+            "is_primary": True,
+            "state": "verified",
+            "active": True,
+            "financial_address": "+254711000101@m-pesa",
+        }
+    ],
+}
+MAPPING_EXAMPLE = {
+    "functional_id": "REG-2026-000123",
+    "financial_address": "+254711000101@m-pesa",
+    "account_type": "mobile_wallet",
+    "bank_bic": None,
+    "bank_name": None,
+    "branch_code": None,
+    "wallet_provider": "M-Pesa",
+    "holder_name": "Amina Wanjiru",
+    "account_id": 7,
+}
+
+
 class ErrorDetail(StrictExtendableBaseModel):
     """The body of every error: ``{"detail": {"code": ..., "message": ...}}``."""
 
@@ -102,6 +149,13 @@ class AccountIn(StrictExtendableBaseModel):
     remove: bool = Field(
         False, description="Archive the matching account (it must exist)."
     )
+
+    @model_validator(mode="after")
+    def _no_null_state(self):
+        # An account always has a state: null would be written as no state at all.
+        if "state" in self.model_fields_set and self.state is None:
+            raise ValueError("state cannot be null")
+        return self
 
     def to_res_partner_bank_vals(self):
         """``res.partner.bank`` values of the keys given (the account type always);
@@ -315,6 +369,8 @@ class RegistrantOut(StrictExtendableBaseModel):
             ],
         )
 
+    model_config = {"json_schema_extra": {"examples": [REGISTRANT_EXAMPLE]}}
+
 
 class RegistrantSearch(StrictExtendableBaseModel):
     """Search filters (query parameters), all optional and combined with AND."""
@@ -350,6 +406,28 @@ class BulkRegistrantRequest(StrictExtendableBaseModel):
             raise ValueError("A bulk request needs at least one registrant.")
         return value
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "registrants": [
+                        {
+                            "functional_id": "REG-2026-000124",
+                            "name": "Brian Otieno",
+                            "accounts": [
+                                {
+                                    "account_number": "0123456789",
+                                    "bank_name": "KCB Bank Kenya",
+                                }
+                            ],
+                        },
+                        {"functional_id": "REG-2026-000125", "name": "Carol Muthoni"},
+                    ]
+                }
+            ]
+        }
+    }
+
 
 BulkStatus = Literal["created", "updated", "unchanged", "error"]
 
@@ -368,6 +446,39 @@ class BulkResult(StrictExtendableBaseModel):
     unchanged: int = 0
     errors: int = 0
     items: list[BulkItemResult]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "errors": 1,
+                    "items": [
+                        {
+                            "index": 0,
+                            "functional_id": "REG-2026-000124",
+                            "status": "created",
+                            "id": 43,
+                            "error": None,
+                        },
+                        {
+                            "index": 1,
+                            "functional_id": "HH-2026-000046",
+                            "status": "error",
+                            "id": None,
+                            "error": {
+                                "code": "UNKNOWN_MEMBER",
+                                "message": "No registered individual has the "
+                                "functional ID REG-2026-999999.",
+                            },
+                        },
+                    ],
+                }
+            ]
+        }
+    }
 
 
 class FinancialAddressOut(StrictExtendableBaseModel):
@@ -398,11 +509,19 @@ class FinancialAddressOut(StrictExtendableBaseModel):
             account_id=account.id,
         )
 
+    model_config = {"json_schema_extra": {"examples": [MAPPING_EXAMPLE]}}
+
 
 class ResolveRequest(StrictExtendableBaseModel):
     functional_ids: Annotated[
         list[FunctionalId], Field(min_length=1, max_length=MAX_BULK_ITEMS)
     ]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"functional_ids": ["REG-2026-000123", "REG-2026-999999"]}]
+        }
+    }
 
 
 class ResolveItem(StrictExtendableBaseModel):
@@ -415,6 +534,33 @@ class ResolveItem(StrictExtendableBaseModel):
 class ResolveResult(StrictExtendableBaseModel):
     items: list[ResolveItem]
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "functional_id": "REG-2026-000123",
+                            "found": True,
+                            "mapping": MAPPING_EXAMPLE,
+                            "error": None,
+                        },
+                        {
+                            "functional_id": "REG-2026-999999",
+                            "found": False,
+                            "mapping": None,
+                            "error": {
+                                "code": "REGISTRANT_NOT_FOUND",
+                                "message": "No registrant has the functional ID "
+                                "REG-2026-999999.",
+                            },
+                        },
+                    ]
+                }
+            ]
+        }
+    }
+
 
 class MappingIn(StrictExtendableBaseModel):
     """Map a registrant (by functional ID) to an account: the account is upserted
@@ -426,3 +572,22 @@ class MappingIn(StrictExtendableBaseModel):
 
 class MappingRequest(StrictExtendableBaseModel):
     mappings: Annotated[list[MappingIn], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "mappings": [
+                        {
+                            "functional_id": "REG-2026-000125",
+                            "account": {
+                                "account_type": "email_wallet",
+                                "wallet_provider": "PayPal",
+                                "email": "carol@example.org",
+                            },
+                        }
+                    ]
+                }
+            ]
+        }
+    }

@@ -6,3 +6,6 @@ from . import test_registry_mapper
 from . import test_registry_api_http
 from . import test_registry_schemas
 from . import test_registry_concurrency
+from . import test_contract_bridge_connector
+from . import test_contract_schemathesis
+from . import test_openapi_examples

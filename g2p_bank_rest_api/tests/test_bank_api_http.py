@@ -130,3 +130,43 @@ class TestBankApiOverHttp(HttpCase):
             for headers, body, _expected in requests
         ]
         self.assertEqual(statuses, [expected for _h, _b, expected in requests])
+
+    def test_malformed_accept_language_is_ignored(self):
+        """OCA fastapi reads the language from Accept-Language; a malformed header
+        used to answer 500 on every route of every app."""
+        for value in ("en;q=not-a-number", "fr;q=1;x=2", "x" * 9000):
+            with self.subTest(value=value[:20]):
+                response = self.check_funds(
+                    {"HTTP-API-KEY": "test-client-key", "Accept-Language": value}
+                )
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(response.json()["status"], "success")
+
+    def test_control_characters_are_422(self):
+        """A NUL used to reach PostgreSQL, which refuses it: 500."""
+        for path, body in (
+            ("generate_account_statement", {"program_account_number": "A\x00B"}),
+            (
+                "check_funds",
+                {
+                    "account_number": "HTTP\x00",
+                    "account_currency": "KES",
+                    "total_funds_needed": 1,
+                },
+            ),
+        ):
+            with self.subTest(path=path):
+                response = self.url_open(
+                    f"/api/v1/bank/{path}",
+                    data=json.dumps(body),
+                    headers={
+                        "Content-Type": "application/json",
+                        "HTTP-API-KEY": "test-client-key",
+                    },
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+        response = self.url_open(
+            "/api/v1/bank/accounts/HTTP%00FUND/balance",
+            headers={"HTTP-API-KEY": "test-client-key"},
+        )
+        self.assertEqual(response.status_code, 422, response.text)

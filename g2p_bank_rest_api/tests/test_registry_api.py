@@ -211,6 +211,12 @@ class TestCreateRegistrant(RegistryApiCase):
                 "name": "A",
                 "country_code": "K",
             },
+            # It used to reach the database and answer 409 "retry it".
+            "null account state": {
+                "functional_id": "T-H-1",
+                "name": "A",
+                "accounts": [{"account_number": "1", "state": None}],
+            },
         }
         for case, payload in cases.items():
             with self.subTest(case):
@@ -330,6 +336,17 @@ class TestReadRegistrants(RegistryApiCase):
         self.assertEqual(fids(name="searchable", account_number="no-digits@x"), [])
         self.assertEqual(fids(name="Not a registrant"), [])
         self.assertEqual(fids(name="'; DROP TABLE res_partner; --"), [])
+
+    def test_malformed_search_filters_are_422(self):
+        """Filters the query accepts but the search refuses (blanks only, once
+        stripped) are malformed queries too; they used to answer 500."""
+        for params in ({"functional_id": "   "}, {"functional_id": ""}):
+            with self.subTest(params):
+                response = self.get("/registrants", **params)
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["detail"][0]["loc"], ["query", "functional_id"]
+                )
 
     def test_search_paging(self):
         first = self.search(name="searchable", page_size=2)
