@@ -58,6 +58,9 @@ class TestStatement(SimBankCase):
         self.assertEqual(first.attachment_id.name, "T-PROG-1-1.mt940")
         self.assertEqual(first.attachment_id.raw.decode(), first.mt940_text)
         self.assertEqual(first.attachment_id.res_id, first.id)
+        # Stored as a file, not indexed as text (that would cost memory and time).
+        self.assertEqual(first.attachment_id.mimetype, "application/x-mt940")
+        self.assertNotIn(":20:", first.attachment_id.index_content or "")
         # The second statement has only what happened since, opening at the closing.
         self._pay(self._payment("ST-3", "25.00", self.block, "T-BEN-1"))
         second = self._generate()
