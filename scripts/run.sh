@@ -38,4 +38,7 @@ cat <<MSG
   Stop with Ctrl+C.
 
 MSG
-odoo_bin -c "$CONFIG" -d "$G2P_DB" --db-filter="^$G2P_DB\$"
+# -d alone serves that one database; with --db-filter Odoo would list the server's
+# databases (a new PostgreSQL connection) on every request without a session cookie,
+# i.e. on every API call.
+odoo_bin -c "$CONFIG" -d "$G2P_DB"
