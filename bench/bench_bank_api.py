@@ -180,7 +180,8 @@ def main():
                         throughput(bank, call, body, clients, args.duration)
                         for _run in range(args.repeat)
                     ]
-                    rows[f"{call}, {clients} clients, {auth}"] = runs
+                    plural = "s" if clients > 1 else ""
+                    rows[f"{call}, {clients} client{plural}, {auth}"] = runs
                     out(
                         f"{call:<12} {clients} clients {auth:<8} "
                         + "  ".join(

@@ -12,6 +12,7 @@ peer, which has no authentication). ``auth`` chooses which one ``base_url`` and
 ``headers`` point to.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -196,28 +197,25 @@ class OdooBank:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Odoo exited; see {self.log}")
-            try:
+            with contextlib.suppress(OSError):  # not listening yet
                 code, _answer = request_json(
                     "GET", f"http://127.0.0.1:{self.port}/web/health", timeout=5
                 )
                 if code == 200:
                     return
-            except OSError:
-                pass
             time.sleep(0.5)
         raise RuntimeError(f"Odoo did not answer within 120 s; see {self.log}")
 
     def stop(self):
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        except ProcessLookupError:
-            pass
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
         self.process = None
 
     def _read_api_key(self):

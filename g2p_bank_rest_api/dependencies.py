@@ -12,8 +12,6 @@ from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
 
 from odoo.api import Environment
 
-from odoo.addons.auth_api_key.models.auth_api_key import AuthApiKey
-from odoo.addons.base.models.res_users import Users
 from odoo.addons.fastapi.dependencies import (
     basic_auth_user,
     fastapi_endpoint,
