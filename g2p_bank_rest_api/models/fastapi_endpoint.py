@@ -81,7 +81,12 @@ class FastapiEndpoint(models.Model):
     def _get_fastapi_app_middlewares(self):
         middlewares = super()._get_fastapi_app_middlewares()
         if self.app in APP_DESCRIPTIONS:
-            middlewares.append(Middleware(CaptureExceptionsMiddleware))
+            middlewares.append(
+                Middleware(
+                    CaptureExceptionsMiddleware,
+                    read_committed_retry=self.app == "g2p_bank",
+                )
+            )
         return middlewares
 
     def _get_fastapi_routers(self):
