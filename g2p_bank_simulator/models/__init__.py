@@ -8,3 +8,4 @@ from . import g2p_sim_failure_simulator
 from . import g2p_sim_bank
 from . import g2p_sim_payment_intake
 from . import res_config_settings
+from . import queue_job
