@@ -1,2 +1,3 @@
+from . import fastapi_dependant_cache
 from . import fastapi_dispatcher
 from . import models

@@ -81,12 +81,7 @@ class FastapiEndpoint(models.Model):
     def _get_fastapi_app_middlewares(self):
         middlewares = super()._get_fastapi_app_middlewares()
         if self.app in APP_DESCRIPTIONS:
-            middlewares.append(
-                Middleware(
-                    CaptureExceptionsMiddleware,
-                    read_committed_retry=self.app == "g2p_bank",
-                )
-            )
+            middlewares.append(Middleware(CaptureExceptionsMiddleware))
         return middlewares
 
     def _get_fastapi_routers(self):
