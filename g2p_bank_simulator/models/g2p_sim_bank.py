@@ -3,6 +3,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
+from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
@@ -193,28 +194,27 @@ class G2PSimBank(models.AbstractModel):
                         r=reference,
                     ),
                 )
-        # A conditional update: the row lock and the check in one statement.
-        self.env.cr.execute(
-            SQL(
-                """UPDATE g2p_sim_account
-                      SET blocked_amount = blocked_amount + %(amount)s,
-                          available_balance = available_balance - %(amount)s
-                    WHERE id = %(id)s AND available_balance >= %(amount)s
-                RETURNING id""",
-                amount=amount,
-                id=account.id,
-            )
-        )
-        if not self.env.cr.fetchone():
+        # The block first, the account last: the account's row stays locked only from
+        # the conditional update to the commit, not while the block is written. Both in
+        # a savepoint: a refused block leaves nothing behind.
+        try:
+            with self.env.cr.savepoint(flush=False):
+                block_id = self._insert_block(account, amount, reference, expiry_date)
+                self._move_to_blocked(account, amount)
+        except UniqueViolation as error:
             raise G2PSimBankError(
-                "INSUFFICIENT_FUNDS",
+                "DUPLICATE_REFERENCE",
                 self.env._(
-                    "Account %(a)s has not enough available funds to block %(x)s.",
-                    a=account.account_number,
-                    x=amount,
+                    "A concurrent request is creating the block %(r)s: ask again to "
+                    "get it.",
+                    r=reference,
                 ),
-            )
+            ) from error
         account.invalidate_recordset(["blocked_amount", "available_balance"])
+        return Block.browse(block_id)
+
+    @api.model
+    def _insert_block(self, account, amount, reference, expiry_date):
         # Money goes to the database as Decimal, not through the ORM's float fields.
         now = fields.Datetime.now()
         self.env.cr.execute(
@@ -237,7 +237,31 @@ class G2PSimBank(models.AbstractModel):
                 now=now,
             )
         )
-        return Block.browse(self.env.cr.fetchone()[0])
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _move_to_blocked(self, account, amount):
+        # A conditional update: the row lock and the check in one statement.
+        self.env.cr.execute(
+            SQL(
+                """UPDATE g2p_sim_account
+                      SET blocked_amount = blocked_amount + %(amount)s,
+                          available_balance = available_balance - %(amount)s
+                    WHERE id = %(id)s AND available_balance >= %(amount)s
+                RETURNING id""",
+                amount=amount,
+                id=account.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            raise G2PSimBankError(
+                "INSUFFICIENT_FUNDS",
+                self.env._(
+                    "Account %(a)s has not enough available funds to block %(x)s.",
+                    a=account.account_number,
+                    x=amount,
+                ),
+            )
 
     @api.model
     def release_block(self, reference):

@@ -172,6 +172,41 @@ class TestConcurrency(TransactionCase):
             (Decimal(500), Decimal(500), Decimal(0), Decimal(500), 5),
         )
 
+    def test_parallel_blocks_with_one_reference_block_once(self):
+        """Retries racing each other with the client's block reference: one block,
+        the others get it back or a clear DUPLICATE_REFERENCE, never a database
+        error."""
+        prog = self._fund("500.00")
+        reference = f"R-{self.tag}"
+
+        def block(env):
+            # As the bank app runs its requests (a late one sees the committed block).
+            env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            return env["g2p.sim.bank"].block_funds(prog, "EUR", "100.00", reference)
+
+        # Hold the account's row for a moment: every request has then written its
+        # block (or waits on the first one's reference) when the first one commits.
+        with self.db.cursor() as hold:
+            hold.execute(
+                "SELECT id FROM g2p_sim_account WHERE account_number = %s "
+                "FOR NO KEY UPDATE",
+                [prog],
+            )
+            release = threading.Timer(0.5, hold.commit)
+            release.start()
+            results = self._parallel([block] * 6)
+            release.join()
+        blocks = {tuple(r) for r in results if isinstance(r, list)}
+        self.assertEqual(len(blocks), 1, results)
+        self.assertEqual(
+            {r for r in results if not isinstance(r, list)} - {"DUPLICATE_REFERENCE"},
+            set(),
+        )
+        self.assertEqual(
+            self._balances(prog),
+            (Decimal(500), Decimal(100), Decimal(400), Decimal(500), 1),
+        )
+
     def test_two_parallel_initiates_on_one_block(self):
         prog = self._fund("1000.00")
         block_ref = self._run(
