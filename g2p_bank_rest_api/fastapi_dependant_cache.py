@@ -15,53 +15,27 @@ from fastapi.dependencies import utils
 _get_dependant = utils.get_dependant
 
 
+def _frozen(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 @lru_cache(maxsize=4096)
-def _cached(path, call, name, own_scopes, parent_scopes, use_cache, scope, extra):
+def _cached(key):
     return _get_dependant(
-        path=path,
-        call=call,
-        name=name,
-        own_oauth_scopes=list(own_scopes) if own_scopes is not None else None,
-        parent_oauth_scopes=list(parent_scopes) if parent_scopes is not None else None,
-        use_cache=use_cache,
-        scope=scope,
-        **dict(extra),
+        **{
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in key
+        }
     )
 
 
-def get_dependant(
-    *,
-    path,
-    call,
-    name=None,
-    own_oauth_scopes=None,
-    parent_oauth_scopes=None,
-    use_cache=True,
-    scope=None,
-    **extra,
-):
+def get_dependant(**kwargs):
+    key = tuple(sorted((name, _frozen(value)) for name, value in kwargs.items()))
     try:
-        return _cached(
-            path,
-            call,
-            name,
-            tuple(own_oauth_scopes) if own_oauth_scopes is not None else None,
-            tuple(parent_oauth_scopes) if parent_oauth_scopes is not None else None,
-            use_cache,
-            scope,
-            tuple(sorted(extra.items())),
-        )
-    except TypeError:  # an unhashable argument: analyse it as FastAPI does
-        return _get_dependant(
-            path=path,
-            call=call,
-            name=name,
-            own_oauth_scopes=own_oauth_scopes,
-            parent_oauth_scopes=parent_oauth_scopes,
-            use_cache=use_cache,
-            scope=scope,
-            **extra,
-        )
+        hash(key)
+    except TypeError:  # an unhashable argument: analyse it every time, as FastAPI does
+        return _get_dependant(**kwargs)
+    return _cached(key)
 
 
 # solve_dependencies looks get_dependant up in its module at each call.

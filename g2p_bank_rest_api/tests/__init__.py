@@ -9,3 +9,4 @@ from . import test_registry_concurrency
 from . import test_contract_bridge_connector
 from . import test_contract_schemathesis
 from . import test_openapi_examples
+from . import test_dependant_cache
