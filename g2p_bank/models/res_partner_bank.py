@@ -133,20 +133,21 @@ class ResPartnerBank(models.Model):
         return accounts
 
     def write(self, vals):
-        vals = dict(vals)
-        rules = self.env["g2p.bank.account.number"]
-        rules._prepare_vals(vals, for_write=True)
-        if vals.get("g2p_state") == "closed" or vals.get("active") is False:
-            vals.setdefault("g2p_is_primary", False)
+        moved = self
         if "partner_id" in vals:
             moved = self.filtered(lambda acc: acc.partner_id.id != vals["partner_id"])
             if moved and moved != self:
                 # Only the moved accounts lose their flag: write them apart.
                 return moved.write(vals) and (self - moved).write(vals)
-            if moved:
-                # A moved account does not take its primary flag to its new holder
-                # (the same holder written again, as by a data import, keeps it).
-                vals.setdefault("g2p_is_primary", False)
+        vals = dict(vals)
+        rules = self.env["g2p.bank.account.number"]
+        rules._prepare_vals(vals, for_write=True)
+        if vals.get("g2p_state") == "closed" or vals.get("active") is False:
+            vals.setdefault("g2p_is_primary", False)
+        if "partner_id" in vals and moved:
+            # A moved account does not take its primary flag to its new holder (the
+            # same holder written again, as by a data import, keeps it).
+            vals.setdefault("g2p_is_primary", False)
         if NUMBER_KEYS & vals.keys() or "partner_id" in vals:
             rules._check_duplicates(
                 [

@@ -148,14 +148,17 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             for n, v in zip(names, values, strict=True)
         }
 
-    def statement_status(self, statement_id):
-        statement = self._get(
+    def _get_statement(self, statement_id):
+        return self._get(
             "g2p.sim.statement",
             "name",
             statement_id,
             "STATEMENT_NOT_FOUND",
             "Statement",
         )
+
+    def statement_status(self, statement_id):
+        statement = self._get_statement(statement_id)
         return StatementStatus(
             account_statement_id=statement.name,
             account_number=statement.account_id.account_number,
@@ -167,13 +170,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         )
 
     def statement_mt940(self, statement_id):
-        statement = self._get(
-            "g2p.sim.statement",
-            "name",
-            statement_id,
-            "STATEMENT_NOT_FOUND",
-            "Statement",
-        )
+        statement = self._get_statement(statement_id)
         if statement.state != "done":
             raise HTTPException(
                 status.HTTP_409_CONFLICT,

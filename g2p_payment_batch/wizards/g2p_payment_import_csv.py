@@ -42,8 +42,10 @@ class G2PPaymentImportCsv(models.TransientModel):
         valid = self.line_ids.filtered(lambda line: not line.error)
         if not valid:
             raise UserError(_("No row of the file can be imported: see the errors."))
+        # The amounts as written in the file (checked), not the preview's float field.
         payments, exclusions = self.env["g2p.payment.batch.builder"]._add_payments(
-            self.batch_id, [(line.registrant_id, line.amount) for line in valid]
+            self.batch_id,
+            [(line.registrant_id, Decimal(line.raw_amount)) for line in valid],
         )
         self.batch_id.message_post(
             body=_(
@@ -100,7 +102,7 @@ class G2PPaymentImportCsv(models.TransientModel):
             vals["error"] = self._row_error(fid, raw, by_fid, seen, decimals)
             if not vals["error"]:
                 vals["registrant_id"] = by_fid[fid].id
-                vals["amount"] = float(Decimal(raw))  # exact: checked decimals
+                vals["amount"] = float(Decimal(raw))  # shown in the preview only
             seen.add(fid)
             result.append(vals)
         return result
