@@ -137,13 +137,12 @@ class OdooBank:
             {"name": "bench", "key": self.api_key, "user_id": user.id}
         )
         shipped = env.ref("g2p_bank_rest_api.fastapi_endpoint_bank")
-        open_endpoint = env["fastapi.endpoint"].create(
+        # The shipped endpoint's settings (technical user, no HTTP session).
+        open_endpoint = shipped.copy(
             {
                 "name": "G2P Bank API without credentials (bench)",
-                "app": "g2p_bank",
                 "root_path": "/api/v1/bank-open",
                 "g2p_auth_method": "none",
-                "user_id": shipped.user_id.id,
             }
         )
         open_endpoint.action_sync_registry()

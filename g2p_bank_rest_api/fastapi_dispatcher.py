@@ -1,92 +1,93 @@
-"""Error responses that never turn into a random 500.
+"""How Odoo serves the FastAPI apps: in the request's own thread, in its transaction.
 
-OCA's fastapi lets exceptions escape the ASGI app so that Odoo rolls back (and retries
-serialization failures). a2wsgi, which bridges the app to WSGI, forwards such an
-exception as a message sent *after* it marks the app as done; when the WSGI side sees
-"done" first, it ends the response without ever starting it, and the dispatcher answers
-500 whatever the error was (a 401, 403 or 422 then becomes a 500 now and then).
+OCA's dispatcher bridges WSGI to the ASGI app with a2wsgi: the app runs on an event
+loop in another thread, and Starlette runs every synchronous route and dependency in
+yet another thread (anyio's pool). Odoo's workers serve one request at a time, so
+those threads bring nothing but hand-overs, and they cost: a ``check_funds`` spent
+more time handing over between three threads than in its own code. And a2wsgi
+forwards an exception escaping the app as a message sent after it marks the app done:
+when the WSGI side saw "done" first, a 401, 403 or 422 became a 500 now and then.
 
-So our apps catch every exception at the edge of the ASGI app, finish a placeholder
-response there, and hand the exception to the dispatcher, which raises it inside
-Odoo's request transaction: Odoo rolls back, retries what it retries, and
+So our dispatcher runs the app to completion on an event loop of the request's thread
+(``call_asgi_app``), the routes and dependencies of our apps are coroutines (they run
+on that loop, without a thread pool), and an exception leaving the app is raised right
+here, inside Odoo's request transaction: Odoo rolls back, retries what it retries, and
 ``handle_error`` answers the right status, every time.
 
-The bank app's requests run under READ COMMITTED (see ``FastApiDispatcher.dispatch``).
+The bank app's requests run under READ COMMITTED (see ``IrHttp._authenticate``).
 """
 
-from contextvars import ContextVar
+import asyncio
+import threading
+import weakref
 
-from odoo.tools import SQL
+from a2wsgi.asgi import build_scope
 
 from odoo.addons.extendable_fastapi.fastapi_dispatcher import (
     FastApiDispatcher as BaseFastApiDispatcher,
 )
+from odoo.addons.fastapi.pools import fastapi_app_pool
 
-# The exceptions of the current request's app, set by the dispatcher (the ASGI task
-# runs in a copy of the request thread's context: it sees the same list).
-request_exceptions: ContextVar[list] = ContextVar("g2p_request_exceptions")
-
-#: Apps whose requests run under READ COMMITTED (see FastApiDispatcher.dispatch).
-READ_COMMITTED_APPS = {"g2p_bank"}
+_thread_loops = threading.local()
 
 
-class CaptureExceptionsMiddleware:
-    """ASGI middleware: keep the app's exceptions for the dispatcher."""
+def _event_loop():
+    """This thread's event loop: created once, closed when the thread is gone."""
+    loop = getattr(_thread_loops, "loop", None)
+    if loop is None:
+        loop = _thread_loops.loop = asyncio.new_event_loop()
+        weakref.finalize(threading.current_thread(), loop.close)
+    return loop
 
-    def __init__(self, app):
-        self.app = app
 
-    async def __call__(self, scope, receive, send):
-        exceptions = request_exceptions.get(None)
-        if scope["type"] != "http" or exceptions is None:
-            return await self.app(scope, receive, send)
-        response_started = False
+def call_asgi_app(app, environ):
+    """Run the ASGI ``app`` on this WSGI request; ``(status, headers, body)``.
 
-        async def send_and_note(message):
-            nonlocal response_started
-            response_started |= message["type"] == "http.response.start"
-            await send(message)
+    The whole body is handed to the app at once (Odoo has read it already); the
+    response is collected whole (our answers are JSON or a statement file)."""
+    body = environ["wsgi.input"].read()
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    response = {"status": 500, "headers": [], "body": []}
 
-        try:
-            await self.app(scope, receive, send_and_note)
-        except Exception as exception:
-            if response_started:  # too late to answer anything else
-                raise
-            exceptions.append(exception)
-            await send({"type": "http.response.start", "status": 500, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+    async def receive():
+        if messages:
+            return messages.pop()
+        # The request has been read: the client stays connected until we answer.
+        await asyncio.Event().wait()
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            response["status"] = message["status"]
+            response["headers"] = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in message.get("headers", ())
+            ]
+        elif message["type"] == "http.response.body":
+            response["body"].append(message.get("body", b""))
+
+    # The task runs in a copy of this thread's context: it sees the request, the Odoo
+    # environment and the extendable registry set by the dispatchers.
+    _event_loop().run_until_complete(app(build_scope(environ), receive, send))
+    return response["status"], response["headers"], b"".join(response["body"])
 
 
 class FastApiDispatcher(BaseFastApiDispatcher):
     routing_type = "fastapi"
 
     def dispatch(self, endpoint, args):
-        env = self.request.env
-        # The bank app's requests run under READ COMMITTED. Under Odoo's REPEATABLE
-        # READ, a request that waits for an account's row (another request is
-        # changing its balances) fails as soon as the other one commits, and Odoo
-        # retries it after sleeping up to 2 s, then 4 s...: under a steady stream of
-        # requests on one account the workers slept half of the time. Under READ
-        # COMMITTED the locking statement waits, then checks the committed row
-        # again; every write of the bank's services locks its rows or is a
-        # conditional update, so it stays exact. (Tests share one transaction,
-        # which cannot change its isolation.)
-        if not env.registry.in_test_mode():
-            app = (
-                env["fastapi.endpoint"]
-                .sudo()
-                ._get_endpoint(self.request.httprequest.path)
-            )
-            if app and app.app in READ_COMMITTED_APPS:
-                env.cr.rollback()  # what ran so far only read
-                env.reset()
-                env.cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
-        exceptions = []
-        token = request_exceptions.set(exceptions)
-        try:
-            response = super().dispatch(endpoint, args)
-        finally:
-            request_exceptions.reset(token)
-        if exceptions:
-            raise exceptions[0]
-        return response
+        with self._manage_extendable_context():
+            # Starlette reads the body itself (as OCA's dispatcher).
+            self.request.params = {}
+            environ = self._get_environ()
+            env = self.request.env
+            endpoints = env["fastapi.endpoint"].sudo()
+            # OCA's dispatcher pools the apps by the request's whole path: every new
+            # path (/payments/<reference>...) built one more app, and kept it (20 ms
+            # and 0.35 MB each). Ours pools them by the endpoint's root path.
+            root_path = endpoints._g2p_root_path(environ["PATH_INFO"])
+            with fastapi_app_pool.get_app(env=env, root_path=root_path) as app:
+                uid = endpoints.get_uid(root_path)
+                with self._manage_odoo_env(uid):
+                    # The pool holds a2wsgi wrappers; ``.app`` is the ASGI app.
+                    status, headers, body = call_asgi_app(app.app, environ)
+        return self.request.make_response(body, headers=headers, status=status)

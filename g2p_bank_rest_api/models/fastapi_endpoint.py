@@ -1,12 +1,13 @@
 from typing import Any
 
-from starlette.middleware import Middleware
-
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models, tools
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.fastapi import dependencies as fastapi_dependencies
+from odoo.addons.fastapi.middleware import ASGIMiddleware
 
 from .. import dependencies
-from ..fastapi_dispatcher import CaptureExceptionsMiddleware
 from ..routers.bank import bank_router
 from ..routers.registry import registry_router
 
@@ -76,13 +77,68 @@ class FastapiEndpoint(models.Model):
 
     @api.model
     def _fastapi_app_fields(self) -> list[str]:
-        return super()._fastapi_app_fields() + ["g2p_auth_method"]
+        # Changing one of them clears the caches below (and rebuilds the app).
+        return super()._fastapi_app_fields() + [
+            "app",
+            "g2p_auth_method",
+            "auth_api_key_group_id",
+        ]
 
-    def _get_fastapi_app_middlewares(self):
-        middlewares = super()._get_fastapi_app_middlewares()
-        if self.app in APP_DESCRIPTIONS:
-            middlewares.append(Middleware(CaptureExceptionsMiddleware))
-        return middlewares
+    # Facts read on every request, cached: reading the endpoint's record would cost
+    # a query per request.
+    @api.model
+    def _g2p_root_path(self, path):
+        """The root path of the endpoint serving the request path ``path``."""
+        return self._find_first_matching_url_path(self._get_id_by_root_path_map(), path)
+
+    @api.model
+    @tools.ormcache("root_path")
+    def _g2p_app_of_root_path(self, root_path):
+        endpoint = self._get_endpoint(root_path)
+        return endpoint.app if endpoint else None
+
+    @tools.ormcache("self.id")
+    def _g2p_api_key_group_id(self):
+        return self.auth_api_key_group_id.id
+
+    def _g2p_api_key_uid(self, key):
+        """The user of the API key ``key`` if it may call this endpoint, else None.
+
+        OCA's lookups are cached by key (a constant-time comparison with every key
+        on a miss); keys of another group than the endpoint's are refused."""
+        self.ensure_one()
+        keys = self.env(user=SUPERUSER_ID, su=True)["auth.api.key"]
+        try:
+            key_id = keys._retrieve_api_key_id(key)
+            uid = keys._retrieve_uid_from_api_key(key)
+        except ValidationError:
+            return None
+        group_id = self._g2p_api_key_group_id()
+        if group_id:
+            in_group = self.env.execute_query(
+                SQL(
+                    "SELECT 1 FROM auth_api_key_group_rel"
+                    " WHERE key_id = %s AND group_id = %s",
+                    key_id,
+                    group_id,
+                )
+            )
+            if not in_group:
+                return None
+        return uid
+
+    @api.model
+    def get_app(self, path):
+        """Our apps are served by themselves at their root path: OCA mounts each
+        app in a second FastAPI app, and every request went through both
+        middleware stacks."""
+        endpoint = self._get_endpoint(path)
+        if not endpoint or endpoint.app not in APP_DESCRIPTIONS:
+            return super().get_app(path)
+        app = endpoint._get_app()
+        app.root_path = endpoint.root_path  # as the mount did: routes, docs
+        self._clear_fastapi_exception_handlers(app)
+        return ASGIMiddleware(app)
 
     def _get_fastapi_routers(self):
         if self.app == "g2p_bank":
@@ -97,6 +153,21 @@ class FastapiEndpoint(models.Model):
             overrides[dependencies.g2p_authenticated_env] = AUTH_IMPLEMENTATIONS[
                 self.g2p_auth_method
             ]
+            # OCA's dependencies as coroutines: they run on the request's event
+            # loop, not in a thread pool (see ``fastapi_dispatcher``).
+            overrides.update(
+                {
+                    fastapi_dependencies.odoo_env: dependencies.request_env,
+                    fastapi_dependencies.fastapi_endpoint: dependencies.endpoint,
+                    fastapi_dependencies.accept_language: dependencies.constant(None),
+                    fastapi_dependencies.fastapi_endpoint_id: dependencies.constant(
+                        self.id
+                    ),
+                    fastapi_dependencies.company_id: dependencies.constant(
+                        self.company_id.id
+                    ),
+                }
+            )
         return overrides
 
     def _prepare_fastapi_app_params(self) -> dict[str, Any]:

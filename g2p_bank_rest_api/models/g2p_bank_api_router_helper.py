@@ -1,3 +1,4 @@
+from contextlib import nullcontext
 from decimal import Decimal
 
 from fastapi import HTTPException, status
@@ -30,15 +31,15 @@ class G2PBankApiRouterHelper(models.AbstractModel):
     _name = "g2p.bank.api.router.helper"
     _description = "Bank API use cases"
 
-    def _call(self, service, *args):
+    def _call(self, service, *args, writes=True):
         """Call a simulator service; return ``(result, None)`` or ``(None, error)``.
 
-        The call runs in a savepoint: a business failure is answered with HTTP 200
-        (so the request's transaction commits) and must leave nothing behind.
-        ``error`` is ``(code, message)``.
+        A service that ``writes`` runs in a savepoint: a business failure is
+        answered with HTTP 200 (so the request's transaction commits) and must
+        leave nothing behind. ``error`` is ``(code, message)``.
         """
         try:
-            with self.env.cr.savepoint():
+            with self.env.cr.savepoint() if writes else nullcontext():
                 return getattr(self.env["g2p.sim.bank"], service)(*args), None
         except G2PSimBankError as error:
             if error.code in MALFORMED_REQUEST_CODES:
@@ -54,6 +55,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             request.account_number,
             request.account_currency,
             request.total_funds_needed,
+            writes=False,
         )
         if not error and not available:
             error = ("INSUFFICIENT_FUNDS", "Insufficient funds")

@@ -1,4 +1,8 @@
-"""The bank app's routes: thin, each validates, calls one use case, answers."""
+"""The bank app's routes: thin, each validates, calls one use case, answers.
+
+Routes are coroutines that call the ORM without awaiting: our dispatcher runs each
+request's app on its own thread's event loop, one request at a time (see
+``fastapi_dispatcher``); FastAPI would run a plain function in a thread pool."""
 
 from typing import Annotated
 
@@ -60,7 +64,7 @@ def _helper(env):
 
 
 @bank_router.post("/check_funds", responses=WITH_BODY)
-def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
+async def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
     """Whether the account's available balance covers the amount.
 
     `status` is `success` only when the funds are available."""
@@ -68,19 +72,21 @@ def check_funds(request: CheckFundsRequest, env: BankEnv) -> CheckFundsResponse:
 
 
 @bank_router.post("/block_funds", responses=WITH_BODY)
-def block_funds(request: BlockFundsRequest, env: BankEnv) -> BlockFundsResponse:
+async def block_funds(request: BlockFundsRequest, env: BankEnv) -> BlockFundsResponse:
     """Move the amount from available to blocked; answer the block's reference."""
     return _helper(env).block_funds(request)
 
 
 @bank_router.post("/release_block", responses=WITH_BODY)
-def release_block(request: ReleaseBlockRequest, env: BankEnv) -> ReleaseBlockResponse:
+async def release_block(
+    request: ReleaseBlockRequest, env: BankEnv
+) -> ReleaseBlockResponse:
     """Return a block's remaining amount to the available balance."""
     return _helper(env).release_block(request)
 
 
 @bank_router.post("/initiate_payment", responses=WITH_BODY)
-def initiate_payment(
+async def initiate_payment(
     requests: Annotated[PaymentRequestList, Body()], env: BankEnv
 ) -> InitiatePaymentResponse:
     """Record a list of payments as one batch, executed asynchronously.
@@ -92,7 +98,7 @@ def initiate_payment(
 
 
 @bank_router.post("/generate_account_statement", responses=WITH_BODY)
-def generate_account_statement(
+async def generate_account_statement(
     request: AccountStatementRequest, env: BankEnv
 ) -> AccountStatementResponse:
     """Create a statement of the entries not yet reported (written by a job)."""
@@ -105,7 +111,7 @@ def generate_account_statement(
         404, e404=("STATEMENT_NOT_FOUND", "Statement 'STM0000000009' does not exist.")
     ),
 )
-def statement_status(
+async def statement_status(
     account_statement_id: StatementId, env: BankEnv
 ) -> StatementStatus:
     """A statement's state, number, balances and entry count."""
@@ -131,7 +137,7 @@ def statement_status(
         ),
     },
 )
-def statement_mt940(
+async def statement_mt940(
     account_statement_id: StatementId, env: BankEnv
 ) -> PlainTextResponse:
     """The statement's MT940 text (CRLF lines), once it is done."""
@@ -139,7 +145,7 @@ def statement_mt940(
 
 
 @bank_router.get("/payments/{payment_reference_number}", responses=error_responses(404))
-def payment_status(
+async def payment_status(
     payment_reference_number: PaymentReference, env: BankEnv
 ) -> PaymentStatus:
     """A payment's status: pending, success or failed (with the reason)."""
@@ -152,7 +158,7 @@ def payment_status(
         404, e404=("BATCH_NOT_FOUND", "Batch 'BATCH0000000009' does not exist.")
     ),
 )
-def batch_status(batch_id: BatchId, env: BankEnv) -> BatchStatus:
+async def batch_status(batch_id: BatchId, env: BankEnv) -> BatchStatus:
     """A batch's state and its counts and totals by outcome."""
     return _helper(env).batch_status(batch_id)
 
@@ -163,6 +169,8 @@ def batch_status(batch_id: BatchId, env: BankEnv) -> BatchStatus:
         404, e404=("ACCOUNT_NOT_FOUND", "Account 'PROG-FUND-009' does not exist.")
     ),
 )
-def account_balance(account_number: AccountNumber, env: BankEnv) -> AccountBalance:
+async def account_balance(
+    account_number: AccountNumber, env: BankEnv
+) -> AccountBalance:
     """Book, blocked and available balance of an account."""
     return _helper(env).account_balance(account_number)

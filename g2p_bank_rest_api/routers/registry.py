@@ -2,6 +2,7 @@
 
 Errors answer ``{"detail": {"code": ..., "message": ...}}`` with a stable code
 (see the addon's readme); malformed requests answer 422 with pydantic's details.
+Routes are coroutines that call the ORM without awaiting (see ``routers/bank.py``).
 """
 
 from typing import Annotated, Literal
@@ -57,7 +58,7 @@ def _helper(env):
         ),
     ),
 )
-def create_registrant(data: RegistrantIn, env: RegistryEnv) -> RegistrantOut:
+async def create_registrant(data: RegistrantIn, env: RegistryEnv) -> RegistrantOut:
     """Register an individual, or a group with its members (registered
     individuals, named by functional ID) and head, with their accounts.
 
@@ -77,7 +78,7 @@ def create_registrant(data: RegistrantIn, env: RegistryEnv) -> RegistrantOut:
         }
     },
 )
-def search_registrants(
+async def search_registrants(
     env: RegistryEnv,
     name: Annotated[
         str | None, Query(max_length=256, pattern=PRINTABLE, examples=["wanjiru"])
@@ -126,7 +127,7 @@ def search_registrants(
 @registry_router.get(
     "/registrants/by-functional-id/{functional_id}", responses=NOT_FOUND
 )
-def get_registrant_by_functional_id(
+async def get_registrant_by_functional_id(
     functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
 ) -> RegistrantOut:
     """The registrant with this functional ID (404 `REGISTRANT_NOT_FOUND`)."""
@@ -134,7 +135,9 @@ def get_registrant_by_functional_id(
 
 
 @registry_router.get("/registrants/{registrant_id}", responses=NOT_FOUND)
-def get_registrant(registrant_id: RegistrantId, env: RegistryEnv) -> RegistrantOut:
+async def get_registrant(
+    registrant_id: RegistrantId, env: RegistryEnv
+) -> RegistrantOut:
     """The registrant with this id (404 `REGISTRANT_NOT_FOUND`)."""
     return _helper(env).get_registrant(registrant_id)
 
@@ -152,7 +155,7 @@ def get_registrant(registrant_id: RegistrantId, env: RegistryEnv) -> RegistrantO
         ),
     ),
 )
-def update_registrant(
+async def update_registrant(
     registrant_id: RegistrantId, data: RegistrantUpdate, env: RegistryEnv
 ) -> RegistrantOut:
     """Change only the keys given. Accounts are upserted (`"remove": true`
@@ -168,7 +171,7 @@ def update_registrant(
         404, e404=("ACCOUNT_NOT_FOUND", "Account 7 of registrant 42 does not exist.")
     ),
 )
-def remove_account(
+async def remove_account(
     registrant_id: RegistrantId, account_id: AccountId, env: RegistryEnv
 ) -> Response:
     """Remove an account: it is archived (kept for the audit trail)."""
@@ -177,7 +180,7 @@ def remove_account(
 
 
 @registry_router.post("/registrants/bulk", responses=error_responses(400))
-def bulk_upsert(request: BulkRegistrantRequest, env: RegistryEnv) -> BulkResult:
+async def bulk_upsert(request: BulkRegistrantRequest, env: RegistryEnv) -> BulkResult:
     """Create or update up to 1,000 registrants by functional ID (required here).
 
     Each item succeeds or fails alone; the answer gives each item's status
@@ -187,7 +190,7 @@ def bulk_upsert(request: BulkRegistrantRequest, env: RegistryEnv) -> BulkResult:
 
 
 @registry_router.get("/mapper/{functional_id}", responses=NOT_FOUND)
-def get_mapping(
+async def get_mapping(
     functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
 ) -> FinancialAddressOut:
     """Resolve a functional ID to the financial address it is paid at
@@ -196,13 +199,13 @@ def get_mapping(
 
 
 @registry_router.post("/mapper/resolve", responses=error_responses(400))
-def resolve_mappings(request: ResolveRequest, env: RegistryEnv) -> ResolveResult:
+async def resolve_mappings(request: ResolveRequest, env: RegistryEnv) -> ResolveResult:
     """Resolve up to 1,000 functional IDs at once."""
     return _helper(env).resolve(request.functional_ids)
 
 
 @registry_router.post("/mapper", responses=error_responses(400))
-def register_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
+async def register_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
     """Map registrants to the account they are paid on (upserted, made primary).
     An item of a registrant already mapped to another account fails with
     `ALREADY_MAPPED`."""
@@ -210,7 +213,7 @@ def register_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
 
 
 @registry_router.put("/mapper", responses=error_responses(400))
-def update_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
+async def update_mappings(request: MappingRequest, env: RegistryEnv) -> BulkResult:
     """Map registrants to another account (upserted, made primary). An item of a
     registrant not mapped yet fails with `NOT_MAPPED`."""
     return _helper(env).register_mappings(request, replace=True)

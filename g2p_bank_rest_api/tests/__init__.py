@@ -10,3 +10,4 @@ from . import test_contract_bridge_connector
 from . import test_contract_schemathesis
 from . import test_openapi_examples
 from . import test_dependant_cache
+from . import test_fastapi_dispatcher

@@ -101,10 +101,14 @@ class G2PSimBank(models.AbstractModel):
     def _get_account(self, account_number, currency=None):
         """The account (sudo) with this number, active and in ``currency`` if given."""
         number = self._text(account_number, "account_number", required=True)
+        # Only what the services read (one query each): the fund-checking calls are
+        # the bank's busiest.
         account = (
             self.env["g2p.sim.account"]
             .sudo()
-            .search([("account_number", "=", number)], limit=1)
+            .search_fetch(
+                [("account_number", "=", number)], ["state", "currency_id"], limit=1
+            )
         )
         if not account:
             raise G2PSimBankError(
@@ -116,6 +120,7 @@ class G2PSimBank(models.AbstractModel):
                 "ACCOUNT_NOT_ACTIVE",
                 self.env._("Account %(a)s is %(s)s.", a=number, s=account.state),
             )
+        account.currency_id.fetch(["name", "decimal_places"])
         if currency is not None and account.currency_id.name != currency:
             raise G2PSimBankError(
                 "CURRENCY_MISMATCH",
@@ -441,10 +446,14 @@ class G2PSimBank(models.AbstractModel):
         state have statements."""
         self._check_operator()
         number = self._text(account_number, "account_number", required=True)
+        # Only what the services read (one query each): the fund-checking calls are
+        # the bank's busiest.
         account = (
             self.env["g2p.sim.account"]
             .sudo()
-            .search([("account_number", "=", number)], limit=1)
+            .search_fetch(
+                [("account_number", "=", number)], ["state", "currency_id"], limit=1
+            )
         )
         if not account:
             raise G2PSimBankError(
