@@ -31,15 +31,16 @@ class G2PBankApiRouterHelper(models.AbstractModel):
     _name = "g2p.bank.api.router.helper"
     _description = "Bank API use cases"
 
-    def _call(self, service, *args, writes=True):
+    def _call(self, service, *args, savepoint=True):
         """Call a simulator service; return ``(result, None)`` or ``(None, error)``.
 
-        A service that ``writes`` runs in a savepoint: a business failure is
-        answered with HTTP 200 (so the request's transaction commits) and must
-        leave nothing behind. ``error`` is ``(code, message)``.
+        The call runs in a ``savepoint``: a business failure is answered with HTTP
+        200 (so the request's transaction commits) and must leave nothing behind.
+        (Not needed for services that write nothing, or only in their own
+        savepoint.) ``error`` is ``(code, message)``.
         """
         try:
-            with self.env.cr.savepoint() if writes else nullcontext():
+            with self.env.cr.savepoint() if savepoint else nullcontext():
                 return getattr(self.env["g2p.sim.bank"], service)(*args), None
         except G2PSimBankError as error:
             if error.code in MALFORMED_REQUEST_CODES:
@@ -55,7 +56,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             request.account_number,
             request.account_currency,
             request.total_funds_needed,
-            writes=False,
+            savepoint=False,  # reads only
         )
         if not error and not available:
             error = ("INSUFFICIENT_FUNDS", "Insufficient funds")
@@ -74,6 +75,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             request.currency,
             request.amount,
             request.block_reference_no,
+            savepoint=False,  # writes in its own savepoint
         )
         if error:
             return BlockFundsResponse(
@@ -100,7 +102,8 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         )
 
     def initiate_payment(self, requests):
-        payments = [request.model_dump() for request in requests]
+        # Flat models: their fields as they are (model_dump cost 17 µs each).
+        payments = [dict(request) for request in requests]
         batch, error = self._call("initiate_payment", payments)
         if error:
             return InitiatePaymentResponse(

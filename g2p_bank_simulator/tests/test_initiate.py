@@ -47,6 +47,22 @@ class TestInitiatePayment(SimBankCase):
         self.assertEqual(self._amounts(self.program)[1], Decimal("500.00"))
         self.assertInvariants()
 
+    def test_texts_are_recorded_exactly(self):
+        """Payments are written with COPY: its separators and escapes in a text are
+        data, not format."""
+        texts = {
+            "beneficiary_name": "Tab\there, back\\slash \\N",
+            "narrative_1": "line\nbreak\r\nend",
+            "narrative_2": "\\t not a tab",
+            "narrative_6": "naïve ✓ 日本",
+        }
+        payment = self._payment("P-TEXT", "1.00", self.block)
+        payment.update(texts)
+        batch = self.bank.initiate_payment([payment])
+        recorded = batch.payment_ids.read(list(texts))[0]
+        self.assertEqual({name: recorded[name] for name in texts}, texts)
+        self.assertFalse(batch.payment_ids.narrative_5, "an empty text is NULL")
+
     def test_each_call_is_a_new_batch(self):
         with trap_jobs():
             first = self.bank.initiate_payment([self._payment("A-1", 1, self.block)])
