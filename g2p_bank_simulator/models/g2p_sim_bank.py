@@ -3,7 +3,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
-from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
@@ -200,13 +199,11 @@ class G2PSimBank(models.AbstractModel):
                     ),
                 )
         # The block first, the account last: the account's row stays locked only from
-        # the conditional update to the commit, not while the block is written. Both in
-        # a savepoint: a refused block leaves nothing behind.
-        try:
-            with self.env.cr.savepoint(flush=False):
-                block_id = self._insert_block(account, amount, reference, expiry_date)
-                self._move_to_blocked(account, amount)
-        except UniqueViolation as error:
+        # the conditional update to the commit, not while the block is written. No
+        # savepoint (two more round trips, one under the lock): a racing duplicate
+        # reference inserts nothing, a refused update deletes the block it wrote.
+        block_id = self._insert_block(account, amount, reference, expiry_date)
+        if not block_id:
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",
                 self.env._(
@@ -214,12 +211,24 @@ class G2PSimBank(models.AbstractModel):
                     "get it.",
                     r=reference,
                 ),
-            ) from error
+            )
+        block = Block.browse(block_id)
+        block.fetch(["reference"])  # what callers answer, read before the lock
+        try:
+            self._move_to_blocked(account, amount)
+        except G2PSimBankError:
+            self.env.cr.execute(
+                SQL("DELETE FROM g2p_sim_fund_block WHERE id = %s", block_id)
+            )
+            block.invalidate_recordset()
+            raise
         account.invalidate_recordset(["blocked_amount", "available_balance"])
-        return Block.browse(block_id)
+        return block
 
     @api.model
     def _insert_block(self, account, amount, reference, expiry_date):
+        """The new block's id; None when a concurrent request has just created a
+        block with the same ``reference``."""
         # Money goes to the database as Decimal, not through the ORM's float fields.
         now = fields.Datetime.now()
         self.env.cr.execute(
@@ -231,6 +240,7 @@ class G2PSimBank(models.AbstractModel):
                    VALUES (%(ref)s, %(account)s, %(currency)s, %(amount)s, 0, 0, 0,
                            %(amount)s, 'active', %(expiry)s, %(uid)s, %(now)s,
                            %(uid)s, %(now)s)
+                   ON CONFLICT (reference) DO NOTHING
                    RETURNING id""",
                 ref=reference
                 or self.env["ir.sequence"].sudo().next_by_code("g2p.sim.fund.block"),
@@ -242,7 +252,8 @@ class G2PSimBank(models.AbstractModel):
                 now=now,
             )
         )
-        return self.env.cr.fetchone()[0]
+        row = self.env.cr.fetchone()
+        return row and row[0]
 
     @api.model
     def _move_to_blocked(self, account, amount):
