@@ -32,8 +32,10 @@ def run(
     headers=None,
     keep_answers=False,
     warmup=0,
+    method="POST",
 ):
-    """POST ``bodies`` (a list of JSON-able values, or one value for all) to ``url``.
+    """POST ``bodies`` (a list of JSON-able values, or one value for all) to ``url``
+    (``method="GET"``: no body, ``bodies`` None).
 
     Stops after ``requests`` requests in all, or after ``duration`` seconds. The first
     ``warmup`` requests of each client are sent but not counted. Returns a dict:
@@ -45,7 +47,7 @@ def run(
         raise ValueError("give a request count or a duration")
     if not isinstance(bodies, list):
         bodies = [bodies]
-    encoded = [json.dumps(body).encode() for body in bodies]
+    encoded = [None if body is None else json.dumps(body).encode() for body in bodies]
     parts = urlsplit(url)
     path = parts.path or "/"
     head = {"Content-Type": "application/json", **(headers or {})}
@@ -69,13 +71,13 @@ def run(
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         mine, my_answers, my_statuses = [], [], Counter()
         for index in range(warmup):
-            _post(connection, path, encoded[index % len(encoded)], head)
+            _send(connection, method, path, encoded[index % len(encoded)], head)
         barrier.wait()
         while (index := take()) is not None:
             start = time.perf_counter()
             try:
-                code, payload = _post(
-                    connection, path, encoded[index % len(encoded)], head
+                code, payload = _send(
+                    connection, method, path, encoded[index % len(encoded)], head
                 )
             except (OSError, http.client.HTTPException):
                 connection.close()
@@ -118,8 +120,8 @@ def run(
     return result
 
 
-def _post(connection, path, body, headers):
-    connection.request("POST", path, body=body, headers=headers)
+def _send(connection, method, path, body, headers):
+    connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     payload = response.read()
     if response.will_close:

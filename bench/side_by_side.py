@@ -7,7 +7,8 @@ with other work weighs on both alike). Printed and written to
 ``bench/results/<date>-side-by-side.md`` (and ``.json``):
 
 - rates: check_funds and block_funds at 1 and 8 clients (req/s, p50, p99); ours with
-  the API key (as shipped) and without credentials (as the peer, which has none)
+  the API key (as shipped) and without credentials (as the peer, which has none); and
+  Odoo's own ``GET /web/health``, what any request to Odoo costs
 - initiate_payment of 1,000 and 10,000 payments: time to the answer
 - end to end, 10,000 payments: request -> all payments executed -> MT940 available
 - the MT940 of 100,000 ledger entries
@@ -197,6 +198,24 @@ def rates(run, args, pairs):
                     run.add(scenario, label, result["rps"], "req/s")
                     run.add(f"{scenario}, p50", label, result["p50_ms"], "ms")
                     run.add(f"{scenario}, p99", label, result["p99_ms"], "ms")
+    # What any Odoo request costs, before an app does anything: Odoo's own health
+    # check (no database work, no FastAPI), with the same client.
+    ours = {label: system for label, system, _account in pairs}["ours (API key)"]
+    for clients in map(int, args.clients.split(",")):
+        scenario = (
+            f"Odoo's GET /web/health, {clients} client{'s' if clients > 1 else ''}"
+        )
+        for _repeat in range(args.repeat):
+            result = load.run(
+                f"http://127.0.0.1:{ours.port}/web/health",
+                None,
+                clients=clients,
+                duration=args.duration,
+                warmup=3,
+                method="GET",
+            )
+            run.add(scenario, "ours (API key)", result["rps"], "req/s")
+            run.add(f"{scenario}, p50", "ours (API key)", result["p50_ms"], "ms")
 
 
 def initiates(run, args, pairs):
