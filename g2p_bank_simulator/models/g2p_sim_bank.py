@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -202,7 +202,9 @@ class G2PSimBank(models.AbstractModel):
         # the conditional update to the commit, not while the block is written. No
         # savepoint (two more round trips, one under the lock): a racing duplicate
         # reference inserts nothing, a refused update deletes the block it wrote.
-        block_id = self._insert_block(account, amount, reference, expiry_date)
+        block_id, reference = self._insert_block(
+            account, amount, reference, expiry_date
+        )
         if not block_id:
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",
@@ -213,7 +215,8 @@ class G2PSimBank(models.AbstractModel):
                 ),
             )
         block = Block.browse(block_id)
-        block.fetch(["reference"])  # what callers answer, read before the lock
+        # What was just written: callers answer it without reading it back.
+        self.env.cache.insert_missing(block, Block._fields["reference"], [reference])
         try:
             self._move_to_blocked(account, amount)
         except G2PSimBankError:
@@ -227,10 +230,14 @@ class G2PSimBank(models.AbstractModel):
 
     @api.model
     def _insert_block(self, account, amount, reference, expiry_date):
-        """The new block's id; None when a concurrent request has just created a
-        block with the same ``reference``."""
+        """The new block's id and reference; no id when a concurrent request has
+        just created a block with the same ``reference``."""
         # Money goes to the database as Decimal, not through the ORM's float fields.
         now = fields.Datetime.now()
+        if not reference:
+            reference = (
+                self.env["ir.sequence"].sudo().browse(self._block_sequence_id())._next()
+            )
         self.env.cr.execute(
             SQL(
                 """INSERT INTO g2p_sim_fund_block
@@ -242,8 +249,7 @@ class G2PSimBank(models.AbstractModel):
                            %(uid)s, %(now)s)
                    ON CONFLICT (reference) DO NOTHING
                    RETURNING id""",
-                ref=reference
-                or self.env["ir.sequence"].sudo().next_by_code("g2p.sim.fund.block"),
+                ref=reference,
                 account=account.id,
                 currency=account.currency_id.id,
                 amount=amount,
@@ -253,7 +259,19 @@ class G2PSimBank(models.AbstractModel):
             )
         )
         row = self.env.cr.fetchone()
-        return row and row[0]
+        return (row and row[0]), reference
+
+    @api.model
+    @tools.ormcache()
+    def _block_sequence_id(self):
+        """The fund blocks' sequence (ids do not change: the search once per
+        process, not once per block)."""
+        return (
+            self.env["ir.sequence"]
+            .sudo()
+            .search([("code", "=", "g2p.sim.fund.block")], limit=1)
+            .id
+        )
 
     @api.model
     def _move_to_blocked(self, account, amount):
