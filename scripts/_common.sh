@@ -94,47 +94,47 @@ install_requirements() {
     "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REPO_DIR/requirements.txt"
 }
 
-# Tryton's MT940 parser (PyPI "mt940") has the import name of the "mt-940" parser the suite
-# uses, so the statement tests drive it from a virtual environment of its own. Idempotent.
-ensure_mt940_tryton_venv() {
-    local venv=$G2P_STATE_DIR/venv-mt940-tryton
-    if ! "$venv/bin/python" -c 'import mt940; mt940.MT940' >/dev/null 2>&1; then
-        say "Creating $venv (Tryton's mt940 parser, for the statement tests)"
+# _ensure_venv NAME WHAT CHECK PACKAGE...: the virtual environment
+# $G2P_STATE_DIR/venv-NAME, built anew with PACKAGE... (WHAT says what for) unless the
+# shell command CHECK, which names it as "$venv", succeeds. For the client tools the
+# tests drive, which must not share Odoo's packages. Idempotent.
+_ensure_venv() {
+    local venv=$G2P_STATE_DIR/venv-$1 what=$2 check=$3
+    shift 3
+    if ! eval "$check" >/dev/null 2>&1; then
+        say "Creating $venv ($what)"
         rm -rf "$venv"
         "$PYTHON" -m venv "$venv"
-        "$venv/bin/python" -m pip install -qq --disable-pip-version-check 'mt940>=0.8,<1'
+        "$venv/bin/python" -m pip install -qq --disable-pip-version-check "$@"
     fi
-    export G2P_MT940_TRYTON_PYTHON=$venv/bin/python
+}
+
+# Tryton's MT940 parser (PyPI "mt940") has the import name of the "mt-940" parser the suite
+# uses, so the statement tests drive it from a virtual environment of its own.
+ensure_mt940_tryton_venv() {
+    _ensure_venv mt940-tryton "Tryton's mt940 parser, for the statement tests" \
+        '"$venv/bin/python" -c "import mt940; mt940.MT940"' 'mt940>=0.8,<1'
+    export G2P_MT940_TRYTON_PYTHON=$G2P_STATE_DIR/venv-mt940-tryton/bin/python
 }
 
 # The OpenG2P G2P Bridge's bank connector, unmodified, for the contract tests of the bank
-# app: a virtual environment of its own (it brings FastAPI, SQLAlchemy and pydantic
-# versions of its own), with the MT940 parser the bridge reads statements with. The
-# connector imports openg2p-g2p-bridge-models without declaring it. Versions as tested.
+# app (it brings FastAPI, SQLAlchemy and pydantic versions of its own), with the MT940
+# parser the bridge reads statements with. The connector imports
+# openg2p-g2p-bridge-models without declaring it. Versions as tested.
 ensure_bridge_connector_venv() {
-    local venv=$G2P_STATE_DIR/venv-bridge-connector
-    if ! "$venv/bin/python" -c 'import mt940, openg2p_g2p_bridge_bank_connectors.bank_connectors' >/dev/null 2>&1; then
-        say "Creating $venv (the OpenG2P bridge's bank connector, for the contract tests)"
-        rm -rf "$venv"
-        "$PYTHON" -m venv "$venv"
-        "$venv/bin/python" -m pip install -qq --disable-pip-version-check \
-            'openg2p-g2p-bridge-bank-connectors==1.1.0' 'openg2p-g2p-bridge-models==1.1.0' \
-            'openg2p-fastapi-common==1.1.6' greenlet 'mt-940==5.1.1'
-    fi
-    export G2P_BRIDGE_CONNECTOR_PYTHON=$venv/bin/python
+    _ensure_venv bridge-connector "the OpenG2P bridge's bank connector, for the contract tests" \
+        '"$venv/bin/python" -c "import mt940, openg2p_g2p_bridge_bank_connectors.bank_connectors"' \
+        'openg2p-g2p-bridge-bank-connectors==1.1.0' 'openg2p-g2p-bridge-models==1.1.0' \
+        'openg2p-fastapi-common==1.1.6' greenlet 'mt-940==5.1.1'
+    export G2P_BRIDGE_CONNECTOR_PYTHON=$G2P_STATE_DIR/venv-bridge-connector/bin/python
 }
 
-# schemathesis, for the contract tests of the apps' OpenAPI documents: a virtual
-# environment of its own (it would add a dozen packages next to Odoo's). Idempotent.
+# schemathesis, for the contract tests of the apps' OpenAPI documents (it would add a
+# dozen packages next to Odoo's).
 ensure_schemathesis_venv() {
-    local venv=$G2P_STATE_DIR/venv-schemathesis
-    if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
-        say "Creating $venv (schemathesis, for the contract tests)"
-        rm -rf "$venv"
-        "$PYTHON" -m venv "$venv"
-        "$venv/bin/python" -m pip install -qq --disable-pip-version-check 'schemathesis==4.32.5'
-    fi
-    export G2P_SCHEMATHESIS=$venv/bin/schemathesis
+    _ensure_venv schemathesis "schemathesis, for the contract tests" \
+        '"$venv/bin/schemathesis" --version' 'schemathesis==4.32.5'
+    export G2P_SCHEMATHESIS=$G2P_STATE_DIR/venv-schemathesis/bin/schemathesis
 }
 
 # write_odoo_config FILE HTTP_PORT WORKERS JOB_CHANNELS CRON_THREADS: the Odoo

@@ -36,8 +36,8 @@ class G2PBankApiRouterHelper(models.AbstractModel):
 
         The call runs in a ``savepoint``: a business failure is answered with HTTP
         200 (so the request's transaction commits) and must leave nothing behind.
-        (Not needed for services that write nothing, or only in their own
-        savepoint.) ``error`` is ``(code, message)``.
+        (Not needed for services that write nothing, or that undo their own writes
+        before raising.) ``error`` is ``(code, message)``.
         """
         try:
             with self.env.cr.savepoint() if savepoint else nullcontext():
@@ -75,7 +75,7 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             request.currency,
             request.amount,
             request.block_reference_no,
-            savepoint=False,  # writes in its own savepoint
+            savepoint=False,  # undoes its own writes before raising
         )
         if error:
             return BlockFundsResponse(

@@ -57,6 +57,10 @@ StatementId = _key("STM0000000001")
 PaymentReference = _key("PAY-2611-000001")
 BatchId = _key("BATCH0000000001")
 AccountNumber = _key("PROG-FUND-001")
+STATEMENT_NOT_FOUND = (
+    "STATEMENT_NOT_FOUND",
+    "Statement 'STM0000000009' does not exist.",
+)
 
 
 def _helper(env):
@@ -107,9 +111,7 @@ async def generate_account_statement(
 
 @bank_router.get(
     "/statements/{account_statement_id}",
-    responses=error_responses(
-        404, e404=("STATEMENT_NOT_FOUND", "Statement 'STM0000000009' does not exist.")
-    ),
+    responses=error_responses(404, e404=STATEMENT_NOT_FOUND),
 )
 async def statement_status(
     account_statement_id: StatementId, env: BankEnv
@@ -133,7 +135,7 @@ async def statement_status(
         **error_responses(
             404,
             409,
-            e404=("STATEMENT_NOT_FOUND", "Statement 'STM0000000009' does not exist."),
+            e404=STATEMENT_NOT_FOUND,
         ),
     },
 )

@@ -97,16 +97,15 @@ class G2PSimBank(models.AbstractModel):
         return value.strip()
 
     @api.model
-    def _get_account(self, account_number, currency=None):
-        """The account (sudo) with this number, active and in ``currency`` if given."""
+    def _find_account(self, account_number, fields_to_read=()):
+        """The account (sudo) with this number, with ``fields_to_read`` read (one
+        query); else ACCOUNT_NOT_FOUND."""
         number = self._text(account_number, "account_number", required=True)
-        # Only what the services read (one query each): the fund-checking calls are
-        # the bank's busiest.
         account = (
             self.env["g2p.sim.account"]
             .sudo()
             .search_fetch(
-                [("account_number", "=", number)], ["state", "currency_id"], limit=1
+                [("account_number", "=", number)], list(fields_to_read), limit=1
             )
         )
         if not account:
@@ -114,6 +113,16 @@ class G2PSimBank(models.AbstractModel):
                 "ACCOUNT_NOT_FOUND",
                 self.env._("Account %(a)s does not exist.", a=number),
             )
+        return account
+
+    @api.model
+    def _get_account(self, account_number, currency=None):
+        """The account (sudo) with this number, active and in ``currency`` if given."""
+        # Only what the services read: the fund-checking calls are the bank's busiest.
+        account = self._find_account(
+            account_number, ["account_number", "state", "currency_id"]
+        )
+        number = account.account_number
         if account.state != "active":
             raise G2PSimBankError(
                 "ACCOUNT_NOT_ACTIVE",
@@ -474,21 +483,7 @@ class G2PSimBank(models.AbstractModel):
         its generation (channel root.g2p_bank_simulator.statement). Accounts in any
         state have statements."""
         self._check_operator()
-        number = self._text(account_number, "account_number", required=True)
-        # Only what the services read (one query each): the fund-checking calls are
-        # the bank's busiest.
-        account = (
-            self.env["g2p.sim.account"]
-            .sudo()
-            .search_fetch(
-                [("account_number", "=", number)], ["state", "currency_id"], limit=1
-            )
-        )
-        if not account:
-            raise G2PSimBankError(
-                "ACCOUNT_NOT_FOUND",
-                self.env._("Account %(a)s does not exist.", a=number),
-            )
+        account = self._find_account(account_number)
         statement = (
             self.env["g2p.sim.statement"].sudo().create({"account_id": account.id})
         )
