@@ -6,3 +6,4 @@ from . import g2p_bank_account_primary
 from . import g2p_bank_account_number
 from . import res_partner_bank
 from . import g2p_bank_account_upsert
+from . import ir_http

@@ -102,8 +102,10 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         )
 
     def initiate_payment(self, requests):
-        # Flat models: their fields as they are (model_dump cost 17 µs each).
-        payments = [dict(request) for request in requests]
+        # Flat models (unknown keys ignored): their fields are their __dict__.
+        # model_dump costs 17 µs a model, dict(model) 15 µs (dict() asks the model
+        # for a ``keys`` attribute, and pydantic builds an AttributeError's message).
+        payments = [dict(vars(request)) for request in requests]
         batch, error = self._call("initiate_payment", payments)
         if error:
             return InitiatePaymentResponse(

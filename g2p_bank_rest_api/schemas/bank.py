@@ -16,8 +16,12 @@ from .registry import PRINTABLE
 MAX_PAYMENTS_PER_CALL = 50_000
 
 
+#: ISO 4217 codes, as a set: checked twice per payment, 20,000 times in a large request.
+ISO_CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
 def _iso_currency(code: str) -> str:
-    if pycountry.currencies.get(alpha_3=code) is None:
+    if code not in ISO_CURRENCIES:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code")
     return code
 

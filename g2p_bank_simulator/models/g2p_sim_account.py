@@ -20,7 +20,8 @@ class G2PSimAccount(models.Model):
     _rec_name = "account_number"
     _order = "account_number"
 
-    account_number = fields.Char(required=True, index=True, tracking=True)
+    # Indexed by its UNIQUE constraint (so are the other unique references).
+    account_number = fields.Char(required=True, tracking=True)
     name = fields.Char(string="Holder", required=True, tracking=True)
     partner_id = fields.Many2one(
         "res.partner", string="Registrant", index="btree_not_null", tracking=True

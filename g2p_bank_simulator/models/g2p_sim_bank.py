@@ -53,7 +53,7 @@ class G2PSimBank(models.AbstractModel):
             )
         try:
             # str() of a float is its shortest exact repr: no float arithmetic here.
-            amount = Decimal(str(value).strip())
+            amount = value if type(value) is Decimal else Decimal(str(value).strip())
         except InvalidOperation:
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
@@ -64,13 +64,21 @@ class G2PSimBank(models.AbstractModel):
                 "INVALID_AMOUNT",
                 self.env._("The amount must be a positive number, got %(v)s.", v=value),
             )
-        if amount != amount.quantize(Decimal(1).scaleb(-currency.decimal_places)):
+        places = currency.decimal_places
+        try:
+            exact = amount == amount.quantize(Decimal(1).scaleb(-places))
+        except InvalidOperation:  # more digits than Decimal's 28
+            raise G2PSimBankError(
+                "INVALID_AMOUNT",
+                self.env._("The amount %(v)s is too large.", v=value),
+            ) from None
+        if not exact:
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
                 self.env._(
                     "The amount %(v)s has more than %(d)s decimals allowed by %(c)s.",
                     v=value,
-                    d=currency.decimal_places,
+                    d=places,
                     c=currency.name,
                 ),
             )
@@ -78,6 +86,10 @@ class G2PSimBank(models.AbstractModel):
 
     @api.model
     def _text(self, value, name, required=False, limit=MAX_TEXT):
+        """``value`` stripped, None when empty; raise when it is not text or too long
+        (or empty when ``required``)."""
+        if isinstance(value, str):
+            value = value.strip()
         if value is None or value == "":
             if required:
                 raise G2PSimBankError(
@@ -94,52 +106,70 @@ class G2PSimBank(models.AbstractModel):
                     n=limit,
                 ),
             )
-        return value.strip()
+        return value
 
     @api.model
-    def _find_account(self, account_number, fields_to_read=()):
-        """The account (sudo) with this number, with ``fields_to_read`` read (one
-        query); else ACCOUNT_NOT_FOUND."""
+    def _find_account(self, account_number):
+        """``(account, available balance)``: the account (sudo) with this number and
+        its available balance as it is now (exact); else ACCOUNT_NOT_FOUND.
+
+        The fund checks are the bank's busiest calls: one query reads what the
+        services need of the account and of its currency, and leaves it in the
+        records' cache.
+        """
         number = self._text(account_number, "account_number", required=True)
-        account = (
-            self.env["g2p.sim.account"]
-            .sudo()
-            .search_fetch(
-                [("account_number", "=", number)], list(fields_to_read), limit=1
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """SELECT a.id, a.state, a.currency_id, c.name, c.decimal_places,
+                          a.available_balance::text
+                     FROM g2p_sim_account a JOIN res_currency c ON c.id = a.currency_id
+                    WHERE a.account_number = %s""",
+                number,
             )
         )
-        if not account:
+        row = self.env.cr.fetchone()
+        if not row:
             raise G2PSimBankError(
                 "ACCOUNT_NOT_FOUND",
                 self.env._("Account %(a)s does not exist.", a=number),
             )
-        return account
+        account_id, state, currency_id, currency_name, places, available = row
+        account = self.env["g2p.sim.account"].sudo().browse(account_id)
+        currency = self.env["res.currency"].browse(currency_id)
+        for record, field, value in (
+            (account, "account_number", number),
+            (account, "state", state),
+            (account, "currency_id", currency_id),
+            (currency, "name", currency_name),
+            (currency, "decimal_places", places),
+        ):
+            self.env.cache.insert_missing(record, record._fields[field], [value])
+        return account, Decimal(available)
 
     @api.model
-    def _get_account(self, account_number, currency=None):
-        """The account (sudo) with this number, active and in ``currency`` if given."""
-        # Only what the services read: the fund-checking calls are the bank's busiest.
-        account = self._find_account(
-            account_number, ["account_number", "state", "currency_id"]
-        )
-        number = account.account_number
+    def _get_account(self, account_number, currency):
+        """``(account, available balance)`` of an account that is active and in
+        ``currency``."""
+        account, available = self._find_account(account_number)
         if account.state != "active":
             raise G2PSimBankError(
                 "ACCOUNT_NOT_ACTIVE",
-                self.env._("Account %(a)s is %(s)s.", a=number, s=account.state),
+                self.env._(
+                    "Account %(a)s is %(s)s.", a=account.account_number, s=account.state
+                ),
             )
-        account.currency_id.fetch(["name", "decimal_places"])
-        if currency is not None and account.currency_id.name != currency:
+        if account.currency_id.name != currency:
             raise G2PSimBankError(
                 "CURRENCY_MISMATCH",
                 self.env._(
                     "Account %(a)s is in %(c)s, not %(x)s.",
-                    a=number,
+                    a=account.account_number,
                     c=account.currency_id.name,
                     x=currency,
                 ),
             )
-        return account
+        return account, available
 
     @api.model
     def _decimals(self, table, columns, ids):
@@ -163,12 +193,8 @@ class G2PSimBank(models.AbstractModel):
     def check_funds(self, account_number, currency, amount):
         """True when the account can pay ``amount`` from its available balance."""
         self._check_operator()
-        account = self._get_account(account_number, currency)
-        amount = self._to_amount(amount, account.currency_id)
-        available = self._decimals(
-            "g2p_sim_account", ["available_balance"], account.ids
-        )[account.id]["available_balance"]
-        return available >= amount
+        account, available = self._get_account(account_number, currency)
+        return available >= self._to_amount(amount, account.currency_id)
 
     @api.model
     def block_funds(
@@ -180,7 +206,7 @@ class G2PSimBank(models.AbstractModel):
         and amount returns the first block; other content is DUPLICATE_REFERENCE.
         """
         self._check_operator()
-        account = self._get_account(account_number, currency)
+        account, _available = self._get_account(account_number, currency)
         amount = self._to_amount(amount, account.currency_id)
         reference = self._text(reference, "reference", limit=16)
         if expiry_date:
@@ -401,13 +427,14 @@ class G2PSimBank(models.AbstractModel):
         self._check_operator()
         intake = self.env["g2p.sim.payment.intake"]
         payments = intake._normalise(payment_dicts)
-        replayed = intake._replayed_batch(payments)
-        if replayed is not None:
-            return replayed
+        if intake._may_be_replay(payments):
+            replayed = intake._replayed_batch(payments)
+            if replayed is not None:
+                return replayed
         per_block, currency = intake._check(payments)
-        intake._reserve(per_block)
-        batch = intake._record(payments, per_block, currency)
-        self._enqueue_batch(batch)
+        batch, is_new = intake._reserve_and_record(payments, per_block, currency)
+        if is_new:
+            self._enqueue_batch(batch)
         return batch
 
     @api.model
@@ -483,7 +510,7 @@ class G2PSimBank(models.AbstractModel):
         its generation (channel root.g2p_bank_simulator.statement). Accounts in any
         state have statements."""
         self._check_operator()
-        account = self._find_account(account_number)
+        account, _available = self._find_account(account_number)
         statement = (
             self.env["g2p.sim.statement"].sudo().create({"account_id": account.id})
         )

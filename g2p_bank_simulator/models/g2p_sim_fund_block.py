@@ -14,7 +14,7 @@ class G2PSimFundBlock(models.Model):
     _order = "id desc"
     _rec_name = "reference"
 
-    reference = fields.Char(required=True, readonly=True, index=True)
+    reference = fields.Char(required=True, readonly=True)  # UNIQUE: indexed
     account_id = fields.Many2one(
         "g2p.sim.account", required=True, readonly=True, index=True, ondelete="restrict"
     )

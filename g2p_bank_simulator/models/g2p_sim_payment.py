@@ -26,8 +26,11 @@ class G2PSimPayment(models.Model):
         "g2p.sim.account", string="Remitting account record", required=True, index=True
     )
     block_id = fields.Many2one("g2p.sim.fund.block", required=True, index=True)
-    currency_id = fields.Many2one("res.currency", required=True)
-    payment_reference_number = fields.Char(required=True, index=True)
+    # All payments of a batch are in its currency: no column (and no foreign key
+    # checked per row when 10,000 payments are inserted at once).
+    currency_id = fields.Many2one(related="batch_id.currency_id")
+    # Indexed by its UNIQUE constraint: a second index would only slow the inserts.
+    payment_reference_number = fields.Char(required=True)
     remitting_account = fields.Char(required=True)
     remitting_account_currency = fields.Char(required=True)
     payment_amount = fields.Monetary(required=True)

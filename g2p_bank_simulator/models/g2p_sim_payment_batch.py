@@ -15,7 +15,7 @@ class G2PSimPaymentBatch(models.Model):
     _inherit = ["mail.thread"]
     _order = "id desc"
 
-    name = fields.Char(string="Batch ID", required=True, readonly=True, index=True)
+    name = fields.Char(string="Batch ID", required=True, readonly=True)  # UNIQUE
     state = fields.Selection(
         [
             ("pending", "Pending"),
@@ -72,8 +72,9 @@ class G2PSimPaymentBatch(models.Model):
                               WHEN 'MOBILE_WALLET'
                                   THEN beneficiary_mobile_wallet_provider
                               WHEN 'EMAIL_WALLET' THEN beneficiary_email_wallet_provider
-                          END, currency_id, beneficiary_name
+                          END, %s, beneficiary_name
                      FROM g2p_sim_payment WHERE batch_id = %s AND status = 'pending'""",
+                self.currency_id.id,
                 self.id,
             )
         )
@@ -200,7 +201,7 @@ class G2PSimPaymentBatch(models.Model):
         cr.execute(
             SQL(
                 """INSERT INTO g2p_sim_ledger_entry (%(columns)s)
-                   SELECT p.account_id, p.currency_id, m.mark, m.mark = 'RD',
+                   SELECT p.account_id, %(currency)s, m.mark, m.mark = 'RD',
                           p.payment_amount,
                           CASE WHEN m.mark = 'D' THEN -p.payment_amount
                                ELSE p.payment_amount END,
@@ -222,6 +223,7 @@ class G2PSimPaymentBatch(models.Model):
                 columns=columns,
                 bank_reference=BANK_REFERENCE_SQL,
                 lines=first_lines,
+                currency=self.currency_id.id,
                 today=today,
                 uid=uid,
                 now=now,
@@ -230,7 +232,7 @@ class G2PSimPaymentBatch(models.Model):
         cr.execute(
             SQL(
                 """INSERT INTO g2p_sim_ledger_entry (%(columns)s)
-                   SELECT o.credit_account_id, p.currency_id, 'C', false,
+                   SELECT o.credit_account_id, %(currency)s, 'C', false,
                           p.payment_amount, p.payment_amount,
                           p.payment_reference_number, %(bank_reference)s, NULL,
                           concat_ws(E'\n', a.name, p.remitting_account,
@@ -244,6 +246,7 @@ class G2PSimPaymentBatch(models.Model):
                     ORDER BY p.id""",
                 columns=columns,
                 bank_reference=BANK_REFERENCE_SQL,
+                currency=self.currency_id.id,
                 today=today,
                 uid=uid,
                 now=now,

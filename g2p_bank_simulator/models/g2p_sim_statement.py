@@ -32,8 +32,7 @@ class G2PSimStatement(models.Model):
     name = fields.Char(
         string="Reference",
         required=True,
-        readonly=True,
-        index=True,
+        readonly=True,  # UNIQUE: indexed
         default=lambda self: (
             self.env["ir.sequence"].sudo().next_by_code("g2p.sim.statement")
         ),

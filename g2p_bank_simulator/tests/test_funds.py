@@ -27,7 +27,7 @@ class TestFunds(SimBankCase):
         self.assertBankError(
             "ACCOUNT_NOT_ACTIVE", self.bank.check_funds, "T-DORMANT", "EUR", 1
         )
-        for bad in (0, -1, "abc", "1.001", "NaN", "Infinity", None, True, [1]):
+        for bad in (0, -1, "abc", "1.001", "NaN", "Infinity", "1E+30", None, True, [1]):
             with self.subTest(amount=bad):
                 self.assertBankError(
                     "INVALID_AMOUNT", self.bank.check_funds, "T-PROG-1", "EUR", bad
