@@ -9,6 +9,7 @@ it shares the machine's cores with the server it measures.
 
 import http.client
 import json
+import socket
 import statistics
 import threading
 import time
@@ -149,3 +150,14 @@ def request_json(method, url, body=None, headers=None, timeout=600):
         return response.status, json.loads(payload)
     except ValueError:
         return response.status, payload
+
+
+def require_free_port(port, what):
+    """Stop when something already listens on 127.0.0.1:``port``: a system that fails
+    to bind its port would otherwise be measured on whatever answers there."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(
+                f"port {port} is already served by another process: stop it, or give "
+                f"{what} another port"
+            )

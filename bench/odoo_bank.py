@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
-from load import request_json
+from load import request_json, require_free_port
 
 REPO = Path(__file__).resolve().parent.parent
 ADDONS = "g2p_bank,g2p_bank_simulator,g2p_bank_rest_api,g2p_payment_batch"
@@ -168,6 +168,7 @@ class OdooBank:
         del beat_seconds
         if self.api_key is None:
             self.api_key = self._read_api_key()
+        require_free_port(self.port, "our Odoo (--port)")
         # Odoo's launcher script, as scripts/_common.sh's odoo_bin: in prefork mode
         # Odoo re-executes sys.argv[0], which `python -m odoo` cannot be.
         launcher = Path(sysconfig.get_path("scripts")) / "odoo"

@@ -461,6 +461,12 @@ class ExampleBankPeer:
         try:
             self._ensure_redis()
             self._kill_leftovers()
+            with socket.socket() as probe:  # else another server would be measured
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    raise RuntimeError(
+                        f"port {self.port} is already served by another process: stop "
+                        "it, or give the peer another port"
+                    )
             self._env_current = self._env(int(beat_seconds))
             for name in ("api", "worker", "beat"):
                 (self.run_dir / f"{name}.log").unlink(missing_ok=True)
