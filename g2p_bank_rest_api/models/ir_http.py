@@ -1,7 +1,4 @@
-from psycopg2.extensions import (
-    ISOLATION_LEVEL_READ_COMMITTED,
-    TRANSACTION_STATUS_IDLE,
-)
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from odoo import models
 from odoo.http import request
@@ -21,20 +18,13 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _g2p_set_isolation_level(cls):
-        """The bank app's requests run under READ COMMITTED.
+        """The bank app's requests run under READ COMMITTED, as the bank's jobs (see
+        ``g2p.sim.bank._read_committed``): a request waiting for an account's row
+        reads it once the other request commits, instead of failing and being retried
+        by Odoo after a sleep of up to 2 s, then 4 s...
 
-        Under Odoo's REPEATABLE READ, a request that waits for an account's row
-        (another request is changing its balances) fails as soon as the other one
-        commits, and Odoo retries it after sleeping up to 2 s, then 4 s...: under a
-        steady stream of requests on one account the workers slept half of the time.
-        Under READ COMMITTED the locking statement waits, then checks the committed
-        row again; every write of the bank's services locks its rows or is a
-        conditional update, so it stays exact.
-
-        The request's transaction has not started yet (authentication comes first):
-        the connection's level applies from its first statement; Odoo sets it back
-        to REPEATABLE READ for the next cursor on this connection. (Tests share one
-        transaction, which cannot change its isolation.)
+        The request's transaction has not started yet (authentication comes first).
+        (Tests share one transaction, which cannot change its isolation.)
         """
         env = request.env
         if env.registry.in_test_mode():
@@ -44,8 +34,7 @@ class IrHttp(models.AbstractModel):
         if endpoints._g2p_app_of_root_path(root_path) not in READ_COMMITTED_APPS:
             return
         cr = env.cr
-        connection = cr.connection
-        if connection.info.transaction_status != TRANSACTION_STATUS_IDLE:
+        if cr.connection.info.transaction_status != TRANSACTION_STATUS_IDLE:
             # The lookup above was not cached yet and read the endpoints.
             cr.rollback()
-        connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        env["g2p.sim.bank"]._read_committed()

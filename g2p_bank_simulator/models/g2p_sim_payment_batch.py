@@ -89,6 +89,23 @@ class G2PSimPaymentBatch(models.Model):
 
     def _execute(self, payments):
         cr = self.env.cr
+        # The outcomes depend on the state and currency of our customers' accounts
+        # to credit: lock them, and the remitting accounts, before deciding. Under
+        # READ COMMITTED (the job's, see ``g2p.sim.bank._read_committed``) an account
+        # closed meanwhile is then seen closed, not credited. In id order; the
+        # clearing accounts (never among these) are locked after, in id order too.
+        cr.execute(
+            SQL(
+                """SELECT id FROM g2p_sim_account
+                    WHERE id IN (SELECT account_id FROM g2p_sim_payment
+                                  WHERE batch_id = %(batch)s)
+                       OR (kind = 'customer' AND account_number IN (
+                              SELECT beneficiary_account FROM g2p_sim_payment
+                               WHERE batch_id = %(batch)s AND status = 'pending'))
+                    ORDER BY id FOR NO KEY UPDATE""",
+                batch=self.id,
+            )
+        )
         outcomes = self.env["g2p.sim.failure.simulator"]._decide(payments)
         # Accounts to credit that may not exist yet: our customers' or clearing ones.
         new_accounts = {}
@@ -125,7 +142,7 @@ class G2PSimPaymentBatch(models.Model):
                      FROM g2p_sim_account a WHERE a.account_number = o.credit_number"""
             )
         )
-        # Row locks in id order: accounts, then blocks.
+        # Row locks in id order: accounts (the clearing ones now), then blocks.
         cr.execute(
             SQL(
                 """SELECT id FROM g2p_sim_account WHERE id IN (

@@ -103,6 +103,7 @@ class G2PSimStatement(models.Model):
         Holds the account's row lock for the whole job, so that two statements of one
         account are never generated at the same time and no entry escapes both.
         """
+        self.env["g2p.sim.bank"]._read_committed()
         # The bank's back office runs the job; the request that created it was checked.
         self = self.sudo()  # noqa: PLW0642
         self.ensure_one()

@@ -95,6 +95,13 @@ class TestConcurrency(TransactionCase):
                 )
             )
             batch_ids = [row[0] for row in cr.fetchall()]
+            cr.execute(
+                SQL("SELECT id FROM g2p_sim_statement WHERE account_id = ANY(%s)", ids)
+            )
+            # The jobs the tests enqueued, committed: later tests run pending jobs.
+            jobs = [f"%%g2p.sim.payment.batch({bid},)%%" for bid in batch_ids] + [
+                f"g2p.sim.statement({row[0]},)%%" for row in cr.fetchall()
+            ]
             for query in (
                 "DELETE FROM g2p_sim_ledger_entry WHERE account_id = ANY(%s)",
                 "DELETE FROM g2p_sim_statement WHERE account_id = ANY(%s)",
@@ -106,11 +113,7 @@ class TestConcurrency(TransactionCase):
                 SQL("DELETE FROM g2p_sim_payment_batch WHERE id = ANY(%s)", batch_ids)
             )
             cr.execute(
-                SQL(
-                    "DELETE FROM queue_job WHERE model_name = 'g2p.sim.bank' "
-                    "AND func_string LIKE ANY(%s)",
-                    [f"%%g2p.sim.payment.batch({bid},)%%" for bid in batch_ids],
-                )
+                SQL("DELETE FROM queue_job WHERE func_string LIKE ANY(%s)", jobs)
             )
             cr.execute(SQL("DELETE FROM g2p_sim_account WHERE id = ANY(%s)", ids))
             cr.commit()  # pylint: disable=invalid-commit
@@ -136,8 +139,8 @@ class TestConcurrency(TransactionCase):
                 SQL(
                     """SELECT a.book_balance::text, a.blocked_amount::text,
                               a.available_balance::text,
-                              (SELECT sum(signed_amount)::text FROM g2p_sim_ledger_entry
-                                WHERE account_id = a.id),
+                              (SELECT coalesce(sum(signed_amount), 0)::text
+                                 FROM g2p_sim_ledger_entry WHERE account_id = a.id),
                               (SELECT count(*) FROM g2p_sim_fund_block
                                 WHERE account_id = a.id)
                          FROM g2p_sim_account a WHERE account_number = %s""",
@@ -305,3 +308,155 @@ class TestConcurrency(TransactionCase):
                 )
             )
             self.assertEqual(cr.fetchone()[0], 1)
+
+    # ------------------------------------------------------------------ the bank's jobs
+    def _job_while(self, other, job):
+        """Run ``job(env)`` in its own transaction, as queue_job does (after its own
+        commit), while ``other(env)`` has run in another transaction: that one
+        commits once the job waits for a row it locked. The job's answer or error."""
+        outcome = []
+
+        def run_job():
+            try:
+                with self.db.cursor() as cr:
+                    outcome.append(job(api.Environment(cr, SUPERUSER_ID, {})))
+                    cr.commit()  # pylint: disable=invalid-commit
+            except Exception as error:  # noqa: BLE001 - reported by the assertions
+                outcome.append(error)
+
+        with self.db.cursor() as holder, self.db.cursor() as watch:
+            other(api.Environment(holder, SUPERUSER_ID, {}))
+            thread = threading.Thread(target=run_job)
+            thread.start()
+            for _i in range(300):
+                watch.execute(
+                    """SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database()
+                          AND wait_event_type = 'Lock'"""
+                )
+                if watch.fetchone()[0]:
+                    break
+                watch.rollback()
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the job never waited for the other transaction")
+            holder.commit()  # pylint: disable=invalid-commit
+        thread.join(60)
+        return outcome[0]
+
+    def _block_100(self, prog):
+        return lambda env: env["g2p.sim.bank"].block_funds(prog, "EUR", "100.00")
+
+    def _batch_of(self, prog, amount):
+        block = self._run(
+            lambda env: env["g2p.sim.bank"].block_funds(prog, "EUR", amount).reference
+        )
+
+        def initiate(env):
+            # To a customer of this bank: the payment succeeds, the credited account
+            # is the test's own.
+            own_code = env["g2p.sim.failure.simulator"]._settings()["bank_code"]
+            return env["g2p.sim.bank"].initiate_payment(
+                [
+                    {
+                        "payment_reference_number": f"{self.tag}-JOB",
+                        "remitting_account": prog,
+                        "remitting_account_currency": "EUR",
+                        "payment_amount": amount,
+                        "funds_blocked_reference_number": block,
+                        "beneficiary_name": "B",
+                        "beneficiary_account": f"CC-{self.tag}-BEN",
+                        "beneficiary_account_type": "BANK_ACCOUNT",
+                        "beneficiary_bank_code": own_code,
+                    }
+                ]
+            )
+
+        return self._run(initiate)[0]
+
+    def test_batch_job_waits_for_a_block_on_its_account(self):
+        """A block_funds changing the funding account while its batch is processed:
+        the job waits for it and pays (under REPEATABLE READ it failed with a
+        serialization error and queue_job retried it 5 s later)."""
+        prog = self._fund("1000.00")
+        batch_id = self._batch_of(prog, "300.00")
+
+        answer = self._job_while(
+            self._block_100(prog),
+            lambda env: env["g2p.sim.bank"].process_batch(
+                env["g2p.sim.payment.batch"].browse(batch_id)
+            ),
+        )
+        self.assertIsInstance(answer, str)
+        with self.db.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT state, success_count FROM g2p_sim_payment_batch "
+                    "WHERE id = %s",
+                    batch_id,
+                )
+            )
+            self.assertEqual(cr.fetchone(), ("done", 1), answer)
+        # Paid 300, blocked 100 more: book 700, available 600, nothing lost.
+        self.assertEqual(self._balances(prog)[:4], (700, 100, 600, 700))
+        _prog, beneficiary = self._numbers()
+        self.assertEqual(self._balances(beneficiary)[:4], (300, 0, 300, 300))
+
+    def test_batch_job_sees_an_account_closed_while_it_waits(self):
+        """The beneficiary's account is being closed when its batch is processed:
+        the job waits, sees it closed and fails the payment (money back to the
+        funding account), instead of crediting a closed account."""
+        prog = self._fund("1000.00")
+        _prog, beneficiary = self._numbers()
+        self._run(
+            lambda env: env["g2p.sim.account"].create(
+                {
+                    "account_number": beneficiary,
+                    "name": "Beneficiary",
+                    "currency_id": env.ref("base.EUR").id,
+                }
+            )
+        )
+        batch_id = self._batch_of(prog, "300.00")
+
+        def close(env):
+            env["g2p.sim.account"].search(
+                [("account_number", "=", beneficiary)]
+            ).state = "closed"
+            env.flush_all()
+
+        answer = self._job_while(
+            close,
+            lambda env: env["g2p.sim.bank"].process_batch(
+                env["g2p.sim.payment.batch"].browse(batch_id)
+            ),
+        )
+        self.assertIsInstance(answer, str)
+        with self.db.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT status, failure_reason FROM g2p_sim_payment "
+                    "WHERE batch_id = %s",
+                    batch_id,
+                )
+            )
+            self.assertEqual(cr.fetchall(), [("failed", "ACCOUNT_CLOSED")], answer)
+        self.assertEqual(self._balances(prog)[:4], (1000, 0, 1000, 1000))
+        self.assertEqual(self._balances(beneficiary)[:4], (0, 0, 0, 0))
+
+    def test_statement_job_waits_for_a_block_on_its_account(self):
+        prog = self._fund("1000.00")
+        statement_id = self._run(
+            lambda env: env["g2p.sim.bank"].generate_statement(prog)
+        )[0]
+
+        answer = self._job_while(
+            self._block_100(prog),
+            lambda env: env["g2p.sim.statement"].browse(statement_id)._job_generate(),
+        )
+        self.assertIsInstance(answer, str)
+        with self.db.cursor() as cr:
+            cr.execute(
+                SQL("SELECT state FROM g2p_sim_statement WHERE id = %s", statement_id)
+            )
+            self.assertEqual(cr.fetchone()[0], "done", answer)
