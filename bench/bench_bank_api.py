@@ -3,6 +3,9 @@
 - check_funds and block_funds at 1 and 8 concurrent clients: requests per second,
   p50 and p99 latency (target: >= 200 requests/s at 8 clients)
 - initiate_payment of 10,000 payments: time from request to answer (target <= 3 s)
+- a batch of 1,000 payments initiated while 4 clients block funds on its funding
+  account: time from the request until every payment is executed, and how many times
+  the bank's job ran (a serialization failure makes queue_job run it again 5 s later)
 
 The suite runs as it is served (``bench/odoo_bank.py``): a fresh database without
 demo data, Odoo with 2 prefork workers and queue_job's runner on its own port, the
@@ -12,12 +15,14 @@ rates, the CPU time the server spent per request (Odoo's processes and the
 database's backends) is printed: it does not depend on what else the machine runs.
 
     python3 bench/bench_bank_api.py [--repeat 3] [--duration 5] [--clients 1,8]
+                                    [--busy-batch 1000] [--busy-clients 4]
 """
 
 import argparse
 import json
 import os
 import statistics
+import threading
 import time
 import uuid
 from datetime import date
@@ -125,6 +130,29 @@ def initiate(system, requests):
     return seconds
 
 
+def batch_during_blocks(system, account, size, clients, seconds, timeout=600):
+    """A batch of ``size`` payments initiated while ``clients`` clients call
+    block_funds on its funding account for ``seconds``: seconds from the request
+    until all its payments are executed, and how many times the bank's job ran."""
+    requests = payment_requests(
+        size, f"D{tag()}", account, block_for(system, account, size)
+    )
+    refs = [request["payment_reference_number"] for request in requests]
+    traffic = threading.Thread(
+        target=load.run,
+        args=(f"{system.base_url}/block_funds", block_body(account)),
+        kwargs={"clients": clients, "duration": seconds, "headers": system.headers},
+    )
+    traffic.start()
+    time.sleep(1)  # the blocks are flowing
+    start = time.perf_counter()
+    initiate(system, requests)
+    system.wait_executed(refs, timeout)
+    executed = time.perf_counter() - start
+    traffic.join()
+    return executed, system.job_attempts(refs)
+
+
 # ------------------------------------------------------------------ output
 def summary(values):
     return {
@@ -157,6 +185,8 @@ def main():
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--initiate", type=int, default=10_000)
     parser.add_argument("--auth", default="api_key,none")
+    parser.add_argument("--busy-batch", type=int, default=1000)
+    parser.add_argument("--busy-clients", type=int, default=4)
     parser.add_argument("--no-setup", action="store_true", help="reuse the database")
     args = parser.parse_args()
     from odoo_bank import OdooBank
@@ -202,6 +232,20 @@ def main():
                 seconds.append(initiate(bank, requests))
             rows[f"initiate_payment, {args.initiate:,} payments, {auth}"] = seconds
             out(f"initiate_payment {args.initiate} {auth}: {seconds}")
+        bank.auth = args.auth.split(",")[0]
+        busy = [
+            batch_during_blocks(
+                bank, account, args.busy_batch, args.busy_clients, 2 * args.duration
+            )
+            for _run in range(args.repeat)
+        ]
+        scenario = (
+            f"{args.busy_batch:,} payments during block_funds on their account "
+            f"({args.busy_clients} clients)"
+        )
+        rows[f"{scenario}: request → executed, {bank.auth}"] = [b[0] for b in busy]
+        rows[f"{scenario}: job runs, {bank.auth}"] = [b[1] for b in busy]
+        out(f"{scenario} {bank.auth}: {busy}")
         versions = bank.versions()
     finally:
         bank.stop()
@@ -235,6 +279,12 @@ def render(rows, versions, args):
                 f"| {scenario} | {auth} | {rate['median']:.0f} req/s "
                 f"| {rate['min']:.0f} | {rate['max']:.0f} | {p50:.1f} ms "
                 f"| {p99:.1f} ms | {cpu:.2f} ms | {target} |"
+            )
+        elif all(isinstance(value, int) for value in runs):
+            count = summary(runs)
+            lines.append(
+                f"| {scenario} | {auth} | {count['median']:g} | {count['min']} "
+                f"| {count['max']} | | | | {target} |"
             )
         else:
             time_ = summary(runs)

@@ -346,6 +346,21 @@ class OdooBank:
             "pending": pending,
         }
 
+    def job_attempts(self, payment_refs):
+        """How many times the job of the batch holding these payments ran (queue_job
+        counts a retry after a serialization failure as one more)."""
+        with self._sql() as cr:
+            cr.execute(
+                """SELECT max(j.retry)
+                     FROM (SELECT DISTINCT batch_id FROM g2p_sim_payment
+                            WHERE payment_reference_number = ANY(%s)) p
+                     JOIN queue_job j ON j.method_name = 'process_batch'
+                      AND j.func_string LIKE
+                          '%%g2p.sim.payment.batch(' || p.batch_id || ',)%%'""",
+                [list(payment_refs)],
+            )
+            return cr.fetchone()[0] or 0
+
     def wait_executed(self, payment_refs, timeout):
         """Seconds until every payment is executed; TimeoutError otherwise."""
         start = time.perf_counter()
