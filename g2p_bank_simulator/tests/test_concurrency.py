@@ -344,6 +344,22 @@ class TestConcurrency(TransactionCase):
         thread.join(60)
         return outcome[0]
 
+    def _process_while(self, other, batch_id):
+        """The batch's job run while ``other`` holds rows (see ``_job_while``)."""
+        answer = self._job_while(
+            other,
+            lambda env: env["g2p.sim.bank"].process_batch(
+                env["g2p.sim.payment.batch"].browse(batch_id)
+            ),
+        )
+        self.assertIsInstance(answer, str)
+        return answer
+
+    def _rows(self, query, *args):
+        with self.db.cursor() as cr:
+            cr.execute(SQL(query, *args))
+            return cr.fetchall()
+
     def _block_100(self, prog):
         return lambda env: env["g2p.sim.bank"].block_funds(prog, "EUR", "100.00")
 
@@ -381,22 +397,15 @@ class TestConcurrency(TransactionCase):
         prog = self._fund("1000.00")
         batch_id = self._batch_of(prog, "300.00")
 
-        answer = self._job_while(
-            self._block_100(prog),
-            lambda env: env["g2p.sim.bank"].process_batch(
-                env["g2p.sim.payment.batch"].browse(batch_id)
+        answer = self._process_while(self._block_100(prog), batch_id)
+        self.assertEqual(
+            self._rows(
+                "SELECT state, success_count FROM g2p_sim_payment_batch WHERE id = %s",
+                batch_id,
             ),
+            [("done", 1)],
+            answer,
         )
-        self.assertIsInstance(answer, str)
-        with self.db.cursor() as cr:
-            cr.execute(
-                SQL(
-                    "SELECT state, success_count FROM g2p_sim_payment_batch "
-                    "WHERE id = %s",
-                    batch_id,
-                )
-            )
-            self.assertEqual(cr.fetchone(), ("done", 1), answer)
         # Paid 300, blocked 100 more: book 700, available 600, nothing lost.
         self.assertEqual(self._balances(prog)[:4], (700, 100, 600, 700))
         _prog, beneficiary = self._numbers()
@@ -425,22 +434,16 @@ class TestConcurrency(TransactionCase):
             ).state = "closed"
             env.flush_all()
 
-        answer = self._job_while(
-            close,
-            lambda env: env["g2p.sim.bank"].process_batch(
-                env["g2p.sim.payment.batch"].browse(batch_id)
+        answer = self._process_while(close, batch_id)
+        self.assertEqual(
+            self._rows(
+                "SELECT status, failure_reason FROM g2p_sim_payment "
+                "WHERE batch_id = %s",
+                batch_id,
             ),
+            [("failed", "ACCOUNT_CLOSED")],
+            answer,
         )
-        self.assertIsInstance(answer, str)
-        with self.db.cursor() as cr:
-            cr.execute(
-                SQL(
-                    "SELECT status, failure_reason FROM g2p_sim_payment "
-                    "WHERE batch_id = %s",
-                    batch_id,
-                )
-            )
-            self.assertEqual(cr.fetchall(), [("failed", "ACCOUNT_CLOSED")], answer)
         self.assertEqual(self._balances(prog)[:4], (1000, 0, 1000, 1000))
         self.assertEqual(self._balances(beneficiary)[:4], (0, 0, 0, 0))
 
@@ -455,8 +458,10 @@ class TestConcurrency(TransactionCase):
             lambda env: env["g2p.sim.statement"].browse(statement_id)._job_generate(),
         )
         self.assertIsInstance(answer, str)
-        with self.db.cursor() as cr:
-            cr.execute(
-                SQL("SELECT state FROM g2p_sim_statement WHERE id = %s", statement_id)
-            )
-            self.assertEqual(cr.fetchone()[0], "done", answer)
+        self.assertEqual(
+            self._rows(
+                "SELECT state FROM g2p_sim_statement WHERE id = %s", statement_id
+            ),
+            [("done",)],
+            answer,
+        )
