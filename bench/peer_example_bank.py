@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import httpx
 import psycopg2
+from load import require_free_port  # the bench's client helpers (standard library)
 from psycopg2 import sql
 
 # The published 1.0.2 trio plus what it needs to run but does not declare: api and
@@ -461,12 +462,7 @@ class ExampleBankPeer:
         try:
             self._ensure_redis()
             self._kill_leftovers()
-            with socket.socket() as probe:  # else another server would be measured
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    raise RuntimeError(
-                        f"port {self.port} is already served by another process: stop "
-                        "it, or give the peer another port"
-                    )
+            require_free_port(self.port, "the peer")
             self._env_current = self._env(int(beat_seconds))
             for name in ("api", "worker", "beat"):
                 (self.run_dir / f"{name}.log").unlink(missing_ok=True)
