@@ -20,7 +20,6 @@ database's backends) is printed: it does not depend on what else the machine run
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import load
 from _common import out
+from odoo_bank import serve, server_arguments
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -177,24 +177,16 @@ def write_results(name, rows, versions, markdown):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--state-dir", default=os.environ.get("G2P_STATE_DIR"))
-    parser.add_argument("--port", type=int, default=8279)
-    parser.add_argument("--db", default="g2p_bank_bench_api")
-    parser.add_argument("--repeat", type=int, default=3)
+    server_arguments(parser, port=8279, db="g2p_bank_bench_api")
     parser.add_argument("--duration", type=float, default=5, help="seconds per run")
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--initiate", type=int, default=10_000)
     parser.add_argument("--auth", default="api_key,none")
     parser.add_argument("--busy-batch", type=int, default=1000)
     parser.add_argument("--busy-clients", type=int, default=4)
-    parser.add_argument("--no-setup", action="store_true", help="reuse the database")
     args = parser.parse_args()
-    from odoo_bank import OdooBank
 
-    bank = OdooBank(args.state_dir or HERE.parent / ".local", args.port, args.db)
-    if not args.no_setup:
-        bank.setup()
-    bank.start()
+    bank = serve(args)
     rows = {}
     try:
         account = f"API-{tag()}"

@@ -526,6 +526,24 @@ class OdooBank:
         )
 
 
+def server_arguments(parser, port, db):
+    """The options of a bench that serves the suite itself (``serve``)."""
+    parser.add_argument("--state-dir", default=os.environ.get("G2P_STATE_DIR"))
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--db", default=db)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-setup", action="store_true", help="reuse the database")
+
+
+def serve(args):
+    """The suite set up (a fresh database unless ``--no-setup``) and served."""
+    bank = OdooBank(args.state_dir or REPO / ".local", args.port, args.db)
+    if not args.no_setup:
+        bank.setup()
+    bank.start()
+    return bank
+
+
 def _alive(pid):
     if not pid:
         return False

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Run the suite's benchmarks and print their figures.
-#   bench/run.sh [simulator|registry|payment_batch|bank_api|side_by_side]...
-#   (default: simulator registry payment_batch bank_api; side_by_side only on request)
-# The in-process benchmarks share a fresh database without demo data; bank_api and
-# side_by_side set up and serve their own (see bench/odoo_bank.py).
+#   bench/run.sh [simulator|registry|payment_batch|bank_api|batch_runner|side_by_side]...
+#   (default: all but side_by_side, which runs only on request)
+# The in-process benchmarks share a fresh database without demo data; bank_api,
+# batch_runner and side_by_side set up and serve their own (see bench/odoo_bank.py).
 # Sizes and repetitions: see each script's --help; BENCH_ARGS is passed to every script.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_common.sh"
 
 G2P_BENCH_DB=${G2P_BENCH_DB:-g2p_bank_bench}
 CONFIG=$G2P_STATE_DIR/odoo-bench.conf
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(simulator registry payment_batch bank_api)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(simulator registry payment_batch bank_api batch_runner)
 
 require_odoo
 ensure_postgres
@@ -25,7 +25,7 @@ for scenario in "${scenarios[@]}"; do
     [ -f "$script" ] || die "no benchmark named $scenario (bench/$script)"
     say "bench/$script"
     case $scenario in
-        bank_api | side_by_side)
+        bank_api | batch_runner | side_by_side)
             # shellcheck disable=SC2086
             "$PYTHON" "$script" --state-dir "$G2P_STATE_DIR" ${BENCH_ARGS:-}
             ;;

@@ -3,6 +3,8 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from odoo import models
 from odoo.http import request
 
+from odoo.addons.g2p_bank_simulator.transactions import read_committed
+
 #: Apps whose requests run under READ COMMITTED (see ``IrHttp._authenticate``).
 READ_COMMITTED_APPS = {"g2p_bank"}
 
@@ -19,7 +21,7 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _g2p_set_isolation_level(cls):
         """The bank app's requests run under READ COMMITTED, as the bank's jobs (see
-        ``g2p.sim.bank._read_committed``): a request waiting for an account's row
+        ``g2p_bank_simulator.transactions``): a request waiting for an account's row
         reads it once the other request commits, instead of failing and being retried
         by Odoo after a sleep of up to 2 s, then 4 s...
 
@@ -37,4 +39,4 @@ class IrHttp(models.AbstractModel):
         if cr.connection.info.transaction_status != TRANSACTION_STATUS_IDLE:
             # The lookup above was not cached yet and read the endpoints.
             cr.rollback()
-        env["g2p.sim.bank"]._read_committed()
+        read_committed(cr)

@@ -3,7 +3,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import OperationalError
-from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
@@ -12,6 +11,7 @@ from odoo.tools import SQL
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..exceptions import G2PSimBankError
+from ..transactions import read_committed
 
 _logger = logging.getLogger(__name__)
 
@@ -33,28 +33,6 @@ class G2PSimBank(models.AbstractModel):
     _description = "Simulated bank services"
 
     # ------------------------------------------------------------------ helpers
-    @api.model
-    def _read_committed(self):
-        """Run the transaction about to start under READ COMMITTED; False when it
-        has started already (its isolation can no longer change: tests, or a caller
-        that queried first).
-
-        The bank's jobs and the bank app's requests call it before their first
-        query. Under Odoo's REPEATABLE READ, a transaction that waits for an account's
-        row (a block_funds is changing its balances) fails as soon as the other one
-        commits: a request is retried after sleeping, a job 5 s later, each time with
-        an ERROR in the log, and under steady traffic on the funding account a batch
-        could wait for long. Under READ COMMITTED the locking statement waits, then
-        reads the committed row; every write of the bank locks its rows first or is a
-        conditional update, so it stays exact. Odoo sets REPEATABLE READ again on the
-        connection's next cursor.
-        """
-        connection = self.env.cr.connection
-        if connection.info.transaction_status != TRANSACTION_STATUS_IDLE:
-            return False
-        connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-        return True
-
     @api.model
     def _check_operator(self):
         if not (
@@ -478,7 +456,7 @@ class G2PSimBank(models.AbstractModel):
         transaction (so a killed worker leaves nothing half done and a retry starts
         clean). A batch already done is left alone. Then enqueue a statement for each
         remitting account, as the example bank does."""
-        self._read_committed()
+        read_committed(self.env.cr)
         # The bank's back office runs the job: rights were checked when it was recorded.
         batch = batch.sudo().exists()
         if not batch:

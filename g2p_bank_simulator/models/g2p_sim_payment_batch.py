@@ -91,7 +91,7 @@ class G2PSimPaymentBatch(models.Model):
         cr = self.env.cr
         # The outcomes depend on the state and currency of our customers' accounts
         # to credit: lock them, and the remitting accounts, before deciding. Under
-        # READ COMMITTED (the job's, see ``g2p.sim.bank._read_committed``) an account
+        # READ COMMITTED (the job's, see ``g2p_bank_simulator.transactions``) an account
         # closed meanwhile is then seen closed, not credited. In id order; the
         # clearing accounts (never among these) are locked after, in id order too.
         cr.execute(

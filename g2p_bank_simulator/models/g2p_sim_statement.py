@@ -10,6 +10,8 @@ from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..transactions import read_committed
+
 _logger = logging.getLogger(__name__)
 
 #: Entries read per query while streaming them to the writer.
@@ -103,7 +105,7 @@ class G2PSimStatement(models.Model):
         Holds the account's row lock for the whole job, so that two statements of one
         account are never generated at the same time and no entry escapes both.
         """
-        self.env["g2p.sim.bank"]._read_committed()
+        read_committed(self.env.cr)
         # The bank's back office runs the job; the request that created it was checked.
         self = self.sudo()  # noqa: PLW0642
         self.ensure_one()

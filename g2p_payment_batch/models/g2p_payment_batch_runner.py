@@ -5,6 +5,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.g2p_bank_simulator.transactions import read_committed
+
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import ACCOUNT_TYPES
 
@@ -18,11 +20,14 @@ NEXT_STEP = {
     "partially_reconciled": "_job_obtain_statements",
 }
 #: How often a batch asks again for statements while payments lack an outcome.
-MAX_STATEMENT_ATTEMPTS = 10
+MAX_STATEMENT_ATTEMPTS = 13
 #: Pause before the first repeated statement request, doubled at each attempt up to
-#: the longest pause: a small batch is reconciled seconds after the bank executed it,
-#: a slow bank is still asked for about an hour.
-STATEMENT_FIRST_RETRY_SECONDS = 5
+#: the longest pause (1, 2, 4 … 512 s, then 900 s three times: about an hour). The
+#: first statements are asked for as soon as the last chunk is sent, usually before
+#: the bank has executed it: asked again a second later, a batch is reconciled about
+#: a second after the bank wrote its last statement; a slow bank is still asked for
+#: an hour.
+STATEMENT_FIRST_RETRY_SECONDS = 1
 STATEMENT_LONGEST_RETRY_SECONDS = 900
 CHANNEL = "root.g2p_payment_batch"
 
@@ -36,6 +41,17 @@ class G2PPaymentBatchRunner(models.AbstractModel):
     batch's state), so a retried or duplicated job changes nothing. A bank error
     rolls the step back, keeps the batch's state and is recorded as its step error
     (the form offers Retry). With ``auto_continue`` a step enqueues the next one.
+
+    The steps that call the bank's money services (check, block, send) run under
+    READ COMMITTED (``g2p_bank_simulator.transactions``): with the in-database bank,
+    sending a chunk locks the fund block that the bank's job paying the previous
+    chunk is changing; under REPEATABLE READ the send failed as soon as that job
+    committed and queue_job ran it again 5 s later (most chunks of a batch did). The
+    batch's row lock comes first and the bank locks what it decides on, so the step
+    reads committed rows after waiting. Obtaining and reconciling statements stay
+    REPEATABLE READ: two batches of one connector may import or reconcile the same
+    statement at once, and the loser's serialization error (its job is retried)
+    is what keeps a statement from being applied twice.
     """
 
     _name = "g2p.payment.batch.runner"
@@ -105,6 +121,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
 
     @api.model
     def _job_check_funds(self, batch):
+        read_committed(self.env.cr)
+
         def work():
             total = batch._total()
             account, currency = batch.funding_account_number, batch.currency_id.name
@@ -132,6 +150,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
     def _job_block_funds(self, batch):
         # The batch name is the block reference: a repeated block step gets the
         # same block back from the bank instead of a second one.
+        read_committed(self.env.cr)
+
         def work():
             total = batch._total()
             reference = batch.connector_id.block_funds(
@@ -159,6 +179,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         The chunk is marked sent in the transaction of the call: a crash rolls both
         back (in-database bank), or the retry re-sends the same chunk, which the
         bank answers as a replay of the same batch (HTTP bank). Never paid twice."""
+        read_committed(self.env.cr)
 
         def work():
             if batch.state == "funds_blocked":

@@ -1,6 +1,7 @@
 from decimal import Decimal
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 
 from odoo.addons.g2p_payment_batch.models.g2p_bank_connector_simulator import (
@@ -89,6 +90,32 @@ class TestIdempotency(PaymentBatchCase):
         self.assertEqual(batch.state, "reconciled", batch.step_error)
         self.assertEqual(batch.paid_count, 6)
         self.assertNotEqual(batch.statement_request_ref, early)
+
+    def test_asks_again_soon_then_less_often_for_about_an_hour(self):
+        """Payments still without outcome (the bank has not executed them): the batch
+        asks for statements again a second later, then ever less often, and stops
+        after about an hour."""
+        batch = self.new_batch(self.people[:2])
+        batch.action_confirm()
+        self.runner._job_check_funds(batch)
+        self.runner._job_block_funds(batch)
+        self.runner._job_send(batch)
+        delays = []
+        while True:
+            before = fields.Datetime.now()
+            self.runner._job_reconcile(batch)
+            job = batch.step_job_id
+            if job.method_name != "_job_obtain_statements" or job.state == "done":
+                break
+            delays.append((job.eta - before).total_seconds())
+            job.state = "done"  # asked: the next reconcile may ask again
+        self.assertEqual(batch.state, "sent")
+        self.assertEqual(batch.statement_attempts, len(delays))
+        self.assertLessEqual(delays[0], 2)
+        self.assertEqual(delays, sorted(delays))
+        self.assertLessEqual(max(delays), 901)
+        self.assertGreaterEqual(sum(delays), 3600)
+        self.assertLessEqual(sum(delays), 2 * 3600)
 
     def test_crash_while_sending_then_retry(self):
         batch = self.new_batch(self.people, max_bank_batch_size=10)

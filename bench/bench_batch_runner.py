@@ -1,0 +1,183 @@
+"""A payment batch run by the served suite: what a program officer waits for.
+
+The suite as it is served (``bench/odoo_bank.py``: a fresh database without demo
+data, Odoo with 2 prefork workers and queue_job's runner with the shipped job
+channels). A batch of 10,000 payments (default) with the in-database connector, sent
+in bank batches of 1,000: 10% of the payees bank at the simulated bank (1% of those
+with closed accounts), the others at another bank, of which 2% fail. Timed from the
+officer's Run (the batch confirmed) until the batch is reconciled, and until every
+payment is at the bank (sent). Also counted: the job runs beyond one per job (a
+serialization failure makes queue_job run a job again 5 s later), ERROR lines in
+Odoo's log, and the outcome (paid, failed, the funding account's book balance =
+opening - paid).
+
+    python3 bench/bench_batch_runner.py [--payments 10000] [--chunk 1000] [--repeat 3]
+"""
+
+import argparse
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from _common import out
+from bench_bank_api import summary, write_results
+from bench_payment_batch import AMOUNT, create_registrants
+from odoo_bank import serve, server_arguments
+
+
+def run_batch(bank, payments, chunk, timeout):
+    """One batch from Run to reconciled; its figures."""
+    tag = uuid.uuid4().hex[:6].upper()
+    sim_bic = f"S{tag}"
+    with bank._env() as env:
+        params = env["ir.config_parameter"]
+        params.set_param("g2p_bank_simulator.bank_code", sim_bic)
+        params.set_param("g2p_bank_simulator.failure_rate", "2")
+        people = create_registrants(env, tag, payments, sim_bic)
+        kes = env.ref("base.KES")
+        fund = env["g2p.sim.account"].create(
+            {"account_number": f"RFUND-{tag}", "name": "Bench", "currency_id": kes.id}
+        )
+        opening = AMOUNT * payments * 2
+        fund.deposit(opening, f"BENCH{tag}")
+        connector = env["g2p.bank.connector"].create(
+            {"name": f"Bench {tag}", "connector_type": "simulator"}
+        )
+        batch = env["g2p.payment.batch"].create(
+            {
+                "program_name": f"Bench {tag}",
+                "connector_id": connector.id,
+                "funding_account_number": fund.account_number,
+                "currency_id": kes.id,
+                "max_bank_batch_size": chunk,
+            }
+        )
+        env["g2p.payment.batch.builder"]._add_payments(
+            batch, [(person, AMOUNT) for person in people]
+        )
+        batch_id, fund_id = batch.id, fund.id
+    with bank._env() as env:
+        env["g2p.payment.batch"].browse(batch_id).action_confirm()
+    log_offset = bank.log.stat().st_size
+    with bank._sql() as cr:
+        cr.execute("SELECT coalesce(max(id), 0) FROM queue_job")
+        last_job = cr.fetchone()[0]
+    start = time.perf_counter()
+    with bank._env() as env:
+        env["g2p.payment.batch"].browse(batch_id).action_run()
+    sent = None
+    while True:
+        with bank._sql() as cr:
+            cr.execute(
+                "SELECT state, step_error FROM g2p_payment_batch WHERE id = %s",
+                [batch_id],
+            )
+            state, error = cr.fetchone()
+        elapsed = time.perf_counter() - start
+        if sent is None and state in ("sent", "partially_reconciled", "reconciled"):
+            sent = elapsed
+        if state == "reconciled":
+            break
+        if error or elapsed > timeout:
+            raise RuntimeError(
+                f"batch {batch_id} is {state} after {elapsed:.0f} s: {error}"
+            )
+        time.sleep(0.1)
+    with bank._sql() as cr:
+        cr.execute(
+            """SELECT count(*), coalesce(sum(greatest(retry - 1, 0)), 0)
+                 FROM queue_job WHERE id > %s""",
+            [last_job],
+        )
+        jobs, reruns = cr.fetchone()
+        cr.execute(
+            """SELECT count(*) FILTER (WHERE state = 'paid'),
+                      count(*) FILTER (WHERE state = 'failed'),
+                      coalesce(sum(amount) FILTER (WHERE state = 'paid'), 0)::text
+                 FROM g2p_payment WHERE batch_id = %s""",
+            [batch_id],
+        )
+        paid, failed, paid_amount = cr.fetchone()
+        cr.execute(
+            "SELECT book_balance::text FROM g2p_sim_account WHERE id = %s", [fund_id]
+        )
+        book = Decimal(cr.fetchone()[0])
+    with open(bank.log, "rb") as log:
+        log.seek(log_offset)
+        errors = sum(1 for line in log if b" ERROR " in line)
+    return {
+        "reconciled_s": elapsed,
+        "sent_s": sent,
+        "jobs": jobs,
+        "reruns": int(reruns),
+        "error_lines": errors,
+        "paid": paid,
+        "failed": failed,
+        "book_ok": book == opening - Decimal(paid_amount),
+    }
+
+
+def render(runs, versions, args):
+    def figure(key, unit="", digits=2):
+        values = summary([run[key] for run in runs])
+        return (
+            f"{values['median']:.{digits}f}{unit} "
+            f"({values['min']:.{digits}f}–{values['max']:.{digits}f})"
+        )
+
+    all_ok = all(run["book_ok"] for run in runs)
+    lines = [
+        f"# A payment batch run by the served suite ({date.today().isoformat()})",
+        "",
+        (
+            f"{args.payments:,} payments in bank batches of {args.chunk:,}, Odoo with "
+            f"{versions['workers']} workers and queue_job's runner; {len(runs)} runs, "
+            "median (min–max)."
+        ),
+        "",
+        "| figure | median (min–max) |",
+        "| --- | --- |",
+        f"| Run → all payments at the bank (sent) | {figure('sent_s', ' s')} |",
+        f"| Run → reconciled | {figure('reconciled_s', ' s')} |",
+        f"| jobs | {figure('jobs', '', 0)} |",
+        f"| job runs beyond one per job | {figure('reruns', '', 0)} |",
+        f"| ERROR lines in Odoo's log | {figure('error_lines', '', 0)} |",
+        f"| paid | {figure('paid', '', 0)} |",
+        f"| failed (closed accounts, other bank) | {figure('failed', '', 0)} |",
+        f"| funding account's book = opening − paid | {all_ok} |",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    server_arguments(parser, port=8283, db="g2p_bank_bench_runner")
+    parser.add_argument("--payments", type=int, default=10_000)
+    parser.add_argument("--chunk", type=int, default=1_000)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    bank = serve(args)
+    runs = []
+    try:
+        for _run in range(args.repeat):
+            runs.append(run_batch(bank, args.payments, args.chunk, args.timeout))
+            out(
+                "run: "
+                + ", ".join(
+                    f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in runs[-1].items()
+                )
+            )
+        versions = bank.versions()
+    finally:
+        bank.stop()
+    markdown = render(runs, versions, args)
+    out(markdown)
+    out(f"written: {write_results('batch-runner', runs, versions, markdown)}")
+
+
+if __name__ == "__main__":
+    main()
