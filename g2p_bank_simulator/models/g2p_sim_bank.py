@@ -405,16 +405,43 @@ class G2PSimBank(models.AbstractModel):
 
     @api.model
     def _cron_expire_blocks(self):
-        """Release the free part of blocks whose expiry date has passed."""
+        """The daily cron: enqueue the job that expires blocks (once).
+
+        A job, because the cron's transaction has already read its server action
+        when it calls this, so it cannot run under READ COMMITTED: there, a
+        block_funds on the same account made the whole run fail with a
+        serialization error, and the blocks stayed until the next day."""
+        return (
+            self.sudo()
+            .with_delay(
+                channel="root.g2p_bank_simulator",
+                identity_key="g2p_sim_expire_blocks",
+                description=self.env._("Expire fund blocks"),
+            )
+            ._expire_blocks()
+        )
+
+    @api.model
+    def _expire_blocks(self):
+        """The job: release the free part of blocks whose expiry date has passed."""
+        read_committed(self.env.cr)
         blocks = (
             self.env["g2p.sim.fund.block"]
             .sudo()
             .search(
-                [("state", "=", "active"), ("expiry_date", "<", fields.Date.today())]
+                [("state", "=", "active"), ("expiry_date", "<", fields.Date.today())],
+                order="id",
             )
         )
+        expired = 0
         for block in blocks:
-            self.sudo()._release(block, "expired")
+            try:
+                with self.env.cr.savepoint():
+                    self.sudo()._release(block, "expired")
+                expired += 1
+            except G2PSimBankError:
+                continue  # released or used up by its client meanwhile
+        return self.env._("%(n)s fund blocks expired.", n=expired)
 
     # ------------------------------------------------------------------ payments
     @api.model

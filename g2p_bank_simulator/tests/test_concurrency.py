@@ -321,3 +321,61 @@ class TestConcurrency(CommittedCase):
             [("done",)],
             answer,
         )
+
+    def _expired_block(self, prog, amount):
+        """A block whose expiry date is yesterday; its reference."""
+        reference = self._run(
+            lambda env: env["g2p.sim.bank"].block_funds(prog, "EUR", amount).reference
+        )
+        self._run(
+            lambda env: env.cr.execute(
+                SQL(
+                    "UPDATE g2p_sim_fund_block SET expiry_date = current_date - 1 "
+                    "WHERE reference = %s",
+                    reference,
+                )
+            )
+        )
+        return reference
+
+    def test_expiry_job_waits_for_a_block_on_its_account(self):
+        """The expiry of a block while its client blocks funds on the same account:
+        the job waits and expires it (the cron, under REPEATABLE READ, failed with a
+        serialization error and left every block of the run to the next day)."""
+        prog = self._fund("1000.00")
+        expiring = self._expired_block(prog, "300.00")
+
+        answer = self._job_while(
+            self._block_100(prog), lambda env: env["g2p.sim.bank"]._expire_blocks()
+        )
+        self.assertEqual(answer, "1 fund blocks expired.")
+        self.assertEqual(
+            self._rows(
+                "SELECT state FROM g2p_sim_fund_block WHERE reference = %s", expiring
+            ),
+            [("expired",)],
+        )
+        # The 300 released, the other client's 100 blocked: nothing lost.
+        self.assertEqual(self._balances(prog), (1000, 100, 900, 1000, 2))
+
+    def test_expiry_job_skips_a_block_released_meanwhile(self):
+        """Its client releases the block while the job waits for the account: the
+        job expires the others and ends well."""
+        prog = self._fund("1000.00")
+        released = self._expired_block(prog, "300.00")
+        expiring = self._expired_block(prog, "200.00")
+
+        answer = self._job_while(
+            lambda env: env["g2p.sim.bank"].release_block(released),
+            lambda env: env["g2p.sim.bank"]._expire_blocks(),
+        )
+        self.assertEqual(answer, "1 fund blocks expired.")
+        self.assertEqual(
+            self._rows(
+                "SELECT reference, state FROM g2p_sim_fund_block "
+                "WHERE reference = ANY(%s) ORDER BY id",
+                [released, expiring],
+            ),
+            [(released, "released"), (expiring, "expired")],
+        )
+        self.assertEqual(self._balances(prog), (1000, 0, 1000, 1000, 2))

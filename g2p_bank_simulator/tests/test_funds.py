@@ -157,7 +157,9 @@ class TestFunds(SimBankCase):
             self.bank.initiate_payment,
             [self._payment("E-1", 10, block)],
         )
-        self.bank._cron_expire_blocks()
+        job = self.bank._cron_expire_blocks()
+        self.assertEqual(job.db_record().channel, "root.g2p_bank_simulator")
+        self.assertEqual(job.perform(), "1 fund blocks expired.")
         self.assertEqual(block.state, "expired")
         self.assertEqual(self._amounts(self.program)[1], 0)
         self.assertInvariants()
