@@ -102,11 +102,8 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         )
 
     def initiate_payment(self, requests):
-        # Flat models (unknown keys ignored): their fields are their __dict__.
-        # model_dump costs 17 µs a model, dict(model) 15 µs (dict() asks the model
-        # for a ``keys`` attribute, and pydantic builds an AttributeError's message).
-        payments = [dict(vars(request)) for request in requests]
-        batch, error = self._call("initiate_payment", payments)
+        # ``requests`` are validated dicts (PaymentRequest is a TypedDict).
+        batch, error = self._call("initiate_payment", requests)
         if error:
             return InitiatePaymentResponse(
                 status="failed", error_code=error[0], error_message=error[1]

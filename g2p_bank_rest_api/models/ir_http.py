@@ -16,6 +16,14 @@ class IrHttp(models.AbstractModel):
     def _authenticate(cls, endpoint):
         if endpoint.routing.get("type") == "fastapi":
             cls._g2p_set_isolation_level()
+            if endpoint.routing.get("auth") == "public" and request.env.uid is None:
+                # The public user's id from ir.model.data's cache, as Odoo's
+                # _auth_method_public would set it, without the query by which
+                # env.ref checks on every request that the user still exists.
+                public_uid = request.env["ir.model.data"]._xmlid_to_res_id(
+                    "base.public_user"
+                )
+                request.update_env(user=public_uid)
         return super()._authenticate(endpoint)
 
     @classmethod

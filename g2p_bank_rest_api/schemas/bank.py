@@ -5,10 +5,11 @@ keys are ignored (the OpenG2P bridge sends ``active``); amounts are ``Decimal``.
 """
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from .registry import PRINTABLE
 
@@ -212,7 +213,18 @@ class ReleaseBlockResponse(ContractModel):
     )
 
 
-class PaymentRequest(ContractModel):
+# A dict, not a model: initiate_payment takes up to 50,000 of these and the service
+# takes dicts; validated straight into dicts, FastAPI's work on a body of 10,000
+# payments is a third shorter than into models turned back into dicts. Optional fields
+# absent from the request are absent from the dict.
+@with_config(
+    ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [PAYMENT_EXAMPLE]},
+    )
+)
+class PaymentRequest(TypedDict):
     payment_reference_number: Reference
     remitting_account: AccountNumber
     remitting_account_currency: Currency
@@ -222,23 +234,21 @@ class PaymentRequest(ContractModel):
     beneficiary_account: AccountNumber
     beneficiary_account_currency: Currency
     beneficiary_account_type: Literal["BANK_ACCOUNT", "MOBILE_WALLET", "EMAIL_WALLET"]
-    beneficiary_bank_code: Code = ""
-    beneficiary_branch_code: Code = ""
-    beneficiary_mobile_wallet_provider: Text | None = None
-    beneficiary_phone_no: (
+    beneficiary_bank_code: NotRequired[Code]
+    beneficiary_branch_code: NotRequired[Code]
+    beneficiary_mobile_wallet_provider: NotRequired[Text | None]
+    beneficiary_phone_no: NotRequired[
         Annotated[str, Field(max_length=32, pattern=PRINTABLE)] | None
-    ) = None
-    beneficiary_email: Text | None = None
-    beneficiary_email_wallet_provider: Text | None = None
-    narrative_1: Text | None = None
-    narrative_2: Text | None = None
-    narrative_3: Text | None = None
-    narrative_4: Text | None = None
-    narrative_5: Text | None = None
-    narrative_6: Text | None = None
+    ]
+    beneficiary_email: NotRequired[Text | None]
+    beneficiary_email_wallet_provider: NotRequired[Text | None]
+    narrative_1: NotRequired[Text | None]
+    narrative_2: NotRequired[Text | None]
+    narrative_3: NotRequired[Text | None]
+    narrative_4: NotRequired[Text | None]
+    narrative_5: NotRequired[Text | None]
+    narrative_6: NotRequired[Text | None]
     payment_date: Annotated[str, Field(max_length=32, pattern=PRINTABLE)]
-
-    model_config = ConfigDict(json_schema_extra={"examples": [PAYMENT_EXAMPLE]})
 
 
 PaymentRequestList = Annotated[

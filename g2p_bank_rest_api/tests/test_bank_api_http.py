@@ -228,3 +228,13 @@ class TestBankApiOverHttp(HttpCase):
             headers={"HTTP-API-KEY": "test-client-key"},
         )
         self.assertEqual(response.status_code, 422, response.text)
+
+    def test_queries_of_a_check_funds(self):
+        """What one check_funds asks the database once the server's caches are warm:
+        the account's row, and OCA endpoint_route_handler's version of the routes
+        (it asks on every request whether they changed). Odoo's public-user step
+        also read res_users on every request (env.ref checks that the user exists)."""
+        self.check_funds({"HTTP-API-KEY": "test-client-key"})  # fills the caches
+        with self.assertQueryCount(2):
+            response = self.check_funds({"HTTP-API-KEY": "test-client-key"})
+        self.assertEqual(response.json()["status"], "success", response.text)
