@@ -1,4 +1,8 @@
+import logging
 from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from odoo import SUPERUSER_ID, _, api, fields, models, tools
 from odoo.exceptions import ValidationError
@@ -24,6 +28,16 @@ AUTH_IMPLEMENTATIONS = {
     "http_basic": dependencies.env_from_basic_auth,
     "none": dependencies.env_without_credentials,
 }
+
+
+async def _client_errors_logged_quietly(request, exc):
+    """Hand ``exc`` on to Odoo's dispatcher, which answers it and rolls the
+    transaction back (as with no handler). Odoo logs an exception at ERROR with its
+    traceback unless it has a ``loglevel``: a 4xx answer is the client's mistake, in
+    the access log with its status; at DEBUG here, not an error of the server."""
+    if getattr(exc, "status_code", 422) < 500:
+        exc.loglevel = logging.DEBUG
+    raise exc
 
 
 class FastapiEndpoint(models.Model):
@@ -138,6 +152,8 @@ class FastapiEndpoint(models.Model):
         app = endpoint._get_app()
         app.root_path = endpoint.root_path  # as the mount did: routes, docs
         self._clear_fastapi_exception_handlers(app)
+        app.add_exception_handler(HTTPException, _client_errors_logged_quietly)
+        app.add_exception_handler(RequestValidationError, _client_errors_logged_quietly)
         return ASGIMiddleware(app)
 
     def _get_fastapi_routers(self):
