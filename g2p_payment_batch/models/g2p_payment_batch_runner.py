@@ -346,6 +346,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                         )
                     ),
                 )
+            elif batch.sent_count:
+                self._warn_without_outcome(batch)
             return _(
                 "%(p)s paid, %(f)s failed, %(w)s without outcome yet.",
                 p=batch.paid_count,
@@ -354,3 +356,31 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             )
 
         return self._run_step(batch, ("sent", "partially_reconciled"), work)
+
+    @api.model
+    def _warn_without_outcome(self, batch):
+        """The batch has stopped asking for statements while payments still have no
+        outcome: a warning activity for the officer who created it (one at a time),
+        saying where the statements may be. Without it the batch stayed partially
+        reconciled in silence, e.g. when the bank pushes its statements elsewhere
+        (a bank over HTTP reports a payment in the statement it writes after
+        executing it, and in no later one)."""
+        warning = self.env.ref("mail.mail_activity_data_warning")
+        if batch.activity_ids.filtered(lambda a: a.activity_type_id == warning):
+            return
+        batch.activity_schedule(
+            activity_type_id=warning.id,
+            user_id=batch.create_uid.id,
+            summary=_("%(n)s payments without outcome", n=batch.sent_count),
+            note=_(
+                "No statement of the bank has reported %(n)s payments of %(b)s after "
+                "%(a)s requests over about an hour; the batch no longer asks. Check "
+                "that the bank pushes its statements to the upload URL of the "
+                "connector %(c)s, or upload the bank's statements (G2P Payments → "
+                "Statements), then Obtain statements.",
+                n=batch.sent_count,
+                b=batch.name,
+                a=batch.statement_attempts,
+                c=batch.connector_id.name,
+            ),
+        )
