@@ -314,8 +314,13 @@ class G2PSimStatement(models.Model):
         self = self.sudo()  # noqa: PLW0642
         self.ensure_one()
         url = self._upload_url()
-        if self.push_state == "done" or self.state != "done" or not url:
+        if self.push_state == "done" or self.state != "done":
             return self.env._("Nothing to push.")
+        if not url:
+            # Removed since the statement was written: not pushed (it stays
+            # downloadable), rather than pending for ever.
+            self.push_state = "none"
+            return self.env._("No upload URL is configured: not pushed.")
         files = {
             "statement_file": (
                 f"{self.name}.mt940",

@@ -197,6 +197,13 @@ class TestStatementPush(SimBankCase):
         self.assertEqual(statement.push_state, "failed")
         self.assertIn("400", statement.push_error)
 
+    def test_upload_url_removed_before_the_push(self):
+        statement = self._generate_and_trap_push()
+        self.env["ir.config_parameter"].set_param(PARAM + "statement_upload_url", "")
+        self.assertIn("No upload URL", statement._job_push())
+        self.assertEqual(statement.push_state, "none")
+        self.assertFalse(_Receiver.received)
+
     def test_unreachable_server_is_retried(self):
         statement = self._generate_and_trap_push()
         self.env["ir.config_parameter"].set_param(

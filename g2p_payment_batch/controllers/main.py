@@ -1,6 +1,8 @@
 from odoo import http
 from odoo.http import request
 
+from ..models.g2p_payment_statement import StatementImportedMeanwhile
+
 
 class G2PStatementUpload(http.Controller):
     """Where a bank pushes its MT940 statements (as the example bank pushes to the
@@ -31,7 +33,13 @@ class G2PStatementUpload(http.Controller):
             text = statement_file.read().decode("ascii")
         except UnicodeDecodeError:
             return request.make_response("not an MT940 text file", status=400)
-        statement = env["g2p.payment.statement"]._import_text(text, "push", connector)
+        statements = env["g2p.payment.statement"]
+        try:
+            statement = statements._import_text(text, "push", connector)
+        except StatementImportedMeanwhile:
+            # Fetched by a batch while it was pushed: received, as the bank wants
+            # to know (it would otherwise record its push as refused).
+            statement = statements
         if statement.state == "received":
             statement.with_delay(
                 channel="root.g2p_payment_batch",

@@ -2,10 +2,22 @@ import base64
 import hashlib
 import re
 
+from psycopg2.errors import UniqueViolation
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 REFERENCE_RE = re.compile(r"^:20:(.*?)\s*$", re.MULTILINE)
+
+
+class StatementImportedMeanwhile(RetryableJobError):
+    """The same statement was imported by a transaction that committed after this
+    one began: a job retried sees it and goes on; a push can answer that it has it."""
+
+    def __init__(self, message):
+        super().__init__(message, seconds=1)
 
 
 def statement_hash(text):
@@ -115,18 +127,32 @@ class G2PPaymentStatement(models.Model):
 
     @api.model
     def _import_text(self, text, source, connector=None, name=None):
-        """The statement with this text: the existing one, or a new one."""
+        """The statement with this text: the existing one, or a new one.
+
+        Raises ``StatementImportedMeanwhile`` when another transaction imported the
+        same text after this one began (the bank pushing the statement while a batch
+        fetches it): this transaction cannot see that statement yet."""
         known = self.search([("text_hash", "=", statement_hash(text))], limit=1)
         if known:
             return known
-        return self.create(
-            {
-                "mt940_text": text,
-                "source": source,
-                "connector_id": connector.id if connector else False,
-                "name": name,
-            }
-        )
+        try:
+            with self.env.cr.savepoint():
+                return self.create(
+                    {
+                        "mt940_text": text,
+                        "source": source,
+                        "connector_id": connector.id if connector else False,
+                        "name": name,
+                    }
+                )
+        except UniqueViolation as error:
+            if error.diag.constraint_name != f"{self._table}_text_hash_uniq":
+                raise
+            # PostgreSQL reports the duplicate only once the other transaction has
+            # committed: the statement is safely imported.
+            raise StatementImportedMeanwhile(
+                _("Statement %(s)s was imported meanwhile.", s=name or "")
+            ) from None
 
     def action_reconcile(self):
         for statement in self.filtered(lambda s: s.state == "received"):
