@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 G2P_DB=${G2P_DB:-g2p_bank}
 G2P_HTTP_PORT=${G2P_HTTP_PORT:-8069}
-G2P_WORKERS=${G2P_WORKERS:-2}
+G2P_WORKERS=${G2P_WORKERS:-3}
 CONFIG=$G2P_STATE_DIR/odoo.conf
 
 require_odoo
@@ -16,7 +16,7 @@ fi
 
 ensure_postgres
 install_requirements
-write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$G2P_JOB_CHANNELS" 1
+write_odoo_config "$CONFIG" "$G2P_HTTP_PORT" "$G2P_WORKERS" "$(job_channels "$G2P_WORKERS")" 1
 
 if psql -X -Atq -d postgres -c "select 1 from pg_database where datname = '$G2P_DB'" | grep -q 1; then
     say "Updating the addons in database $G2P_DB"
