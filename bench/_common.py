@@ -31,8 +31,13 @@ def parse_args(description, **extra):
 
 @contextmanager
 def environment(registry):
-    """A superuser environment in its own transaction, committed at the end."""
-    with registry.cursor() as cr:
+    """A superuser environment in its own transaction, committed at the end.
+
+    As Odoo around a request: caches cleared by another process are cleared here
+    first, and the caches this block clears (``set_param``...) are signalled to a
+    served Odoo's workers after the commit; without it they keep the old value."""
+    registry = registry.check_signaling()
+    with registry.manage_changes(), registry.cursor() as cr:
         yield api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
         cr.commit()  # pylint: disable=invalid-commit
 
