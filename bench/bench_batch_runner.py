@@ -1,17 +1,19 @@
 """A payment batch run by the served suite: what a program officer waits for.
 
 The suite as it is served (``bench/odoo_bank.py``: a fresh database without demo
-data, Odoo with 2 prefork workers and queue_job's runner with the shipped job
-channels). A batch of 10,000 payments (default) with the in-database connector, sent
-in bank batches of 1,000: 10% of the payees bank at the simulated bank (1% of those
-with closed accounts), the others at another bank, of which 2% fail. Timed from the
-officer's Run (the batch confirmed) until the batch is reconciled, and until every
-payment is at the bank (sent). Also counted: the job runs beyond one per job (a
-serialization failure makes queue_job run a job again 5 s later), ERROR lines in
-Odoo's log, and the outcome (paid, failed, the funding account's book balance =
-opening - paid).
+data, Odoo with 3 prefork workers and queue_job's runner with the job channels of
+``scripts/run.sh``). A batch of 10,000 payments (default) with the in-database
+connector (``--connector http``: through the bank app over HTTP, the statements
+pushed by the bank to the connector's upload URL), sent in bank batches of 1,000:
+10% of the payees bank at the simulated bank (1% of those with closed accounts), the
+others at another bank, of which 2% fail. Timed from the officer's Run (the batch
+confirmed) until the batch is reconciled, and until every payment is at the bank
+(sent). Also counted: the job runs beyond one per job (a serialization failure makes
+queue_job run a job again 5 s later), ERROR lines in Odoo's log, and the outcome
+(paid, failed, the funding account's book balance = opening - paid).
 
     python3 bench/bench_batch_runner.py [--payments 10000] [--chunk 1000] [--repeat 3]
+        [--connector simulator|http] [--workers 3]
 """
 
 import argparse
@@ -26,7 +28,23 @@ from bench_payment_batch import AMOUNT, create_registrants
 from odoo_bank import serve, server_arguments
 
 
-def run_batch(bank, payments, chunk, timeout):
+def connector_values(bank, params, kind):
+    """The batch's connector: the in-database simulator, or the HTTP connector to
+    the served bank app, to which the simulator pushes its statements (the
+    documented configuration of a bank over HTTP)."""
+    if kind == "simulator":
+        params.set_param("g2p_bank_simulator.statement_upload_url", "")
+        return {"connector_type": "simulator"}
+    base = f"http://127.0.0.1:{bank.port}"
+    params.set_param("web.base.url", base)
+    return {
+        "connector_type": "http",
+        "base_url": f"{base}/api/v1/bank",
+        "api_key": bank.api_key,
+    }
+
+
+def run_batch(bank, payments, chunk, timeout, kind):
     """One batch from Run to reconciled; its figures."""
     tag = uuid.uuid4().hex[:6].upper()
     sim_bic = f"S{tag}"
@@ -42,8 +60,12 @@ def run_batch(bank, payments, chunk, timeout):
         opening = AMOUNT * payments * 2
         fund.deposit(opening, f"BENCH{tag}")
         connector = env["g2p.bank.connector"].create(
-            {"name": f"Bench {tag}", "connector_type": "simulator"}
+            {"name": f"Bench {tag}", **connector_values(bank, params, kind)}
         )
+        if kind == "http":
+            params.set_param(
+                "g2p_bank_simulator.statement_upload_url", connector.upload_url
+            )
         batch = env["g2p.payment.batch"].create(
             {
                 "program_name": f"Bench {tag}",
@@ -131,9 +153,9 @@ def render(runs, versions, args):
         f"# A payment batch run by the served suite ({date.today().isoformat()})",
         "",
         (
-            f"{args.payments:,} payments in bank batches of {args.chunk:,}, Odoo with "
-            f"{versions['workers']} workers and queue_job's runner; {len(runs)} runs, "
-            "median (min–max)."
+            f"{args.payments:,} payments in bank batches of {args.chunk:,}, connector "
+            f"{args.connector}, Odoo with {versions['workers']} workers and "
+            f"queue_job's runner; {len(runs)} runs, median (min–max)."
         ),
         "",
         "| figure | median (min–max) |",
@@ -154,7 +176,13 @@ def render(runs, versions, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    server_arguments(parser, port=8283, db="g2p_bank_bench_runner")
+    server_arguments(parser, port=8283, db="g2p_bank_bench_runner", workers=3)
+    parser.add_argument(
+        "--connector",
+        choices=("simulator", "http"),
+        default="simulator",
+        help="http: to the served bank app, statements pushed to the connector",
+    )
     parser.add_argument("--payments", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=1_000)
     parser.add_argument("--timeout", type=float, default=900)
@@ -163,7 +191,9 @@ def main():
     runs = []
     try:
         for _run in range(args.repeat):
-            runs.append(run_batch(bank, args.payments, args.chunk, args.timeout))
+            runs.append(
+                run_batch(bank, args.payments, args.chunk, args.timeout, args.connector)
+            )
             out(
                 "run: "
                 + ", ".join(
@@ -176,7 +206,8 @@ def main():
         bank.stop()
     markdown = render(runs, versions, args)
     out(markdown)
-    out(f"written: {write_results('batch-runner', runs, versions, markdown)}")
+    name = "batch-runner" + ("-http" if args.connector == "http" else "")
+    out(f"written: {write_results(name, runs, versions, markdown)}")
 
 
 if __name__ == "__main__":

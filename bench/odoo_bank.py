@@ -2,9 +2,9 @@
 
 ``OdooBank`` has the interface of the peer (``peer_example_bank.ExampleBankPeer``):
 a fresh database without demo data (the four addons), Odoo served as a subprocess
-with 2 prefork workers and queue_job's runner (``scripts/_common.sh``'s configuration
-and job channels), a client user with an API key for the bank app, and reads of
-balances and executed payments in SQL.
+with 2 prefork workers (``workers``) and queue_job's runner (``scripts/_common.sh``'s
+configuration and job channels: fewer jobs at once than workers), a client user with
+an API key for the bank app, and reads of balances and executed payments in SQL.
 
 Two endpoints serve the same bank app: ``/api/v1/bank`` with the API key (as shipped)
 and ``/api/v1/bank-open`` without credentials (the endpoint's technical user, as the
@@ -78,6 +78,21 @@ class OdooBank:
     def setup(self):
         """A fresh database with the four addons (no demo), the client user and key,
         the open endpoint; the server is not started."""
+        self._shell(
+            'drop_database "$1"; '
+            'odoo_bin -c "$2" -d "$1" -i "$3" --without-demo=all '
+            "--stop-after-init --no-http --log-level=warn",
+            self.db_name,
+            str(self.config),
+            ADDONS,
+        )
+        self._registry = None
+        with self._env() as odoo_env:
+            self._prepare(odoo_env)
+
+    def _shell(self, script, *args):
+        """Run ``script`` with scripts/_common.sh, after writing the Odoo
+        configuration of this server (its port and workers)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -93,29 +108,26 @@ class OdooBank:
                 "-c",
                 (
                     f'source "{REPO}/scripts/_common.sh"; '
-                    'write_odoo_config "$1" "$2" "$3" "$G2P_JOB_CHANNELS" 1; '
+                    "config=$1 port=$2 workers=$3 gevent_port=$4; shift 4; "
+                    # The jobs at once as scripts/run.sh: fewer than the workers.
+                    'write_odoo_config "$config" "$port" "$workers" '
+                    '"$(job_channels "$workers")" 1; '
                     # Odoo's websocket process: its default port may be taken by
                     # another server on this machine (it then respawns in a loop);
                     # 0 lets the system choose a free one (the bench needs none).
-                    'sed -i "s/^gevent_port = .*/gevent_port = $6/" "$1"; '
-                    'drop_database "$4"; '
-                    'odoo_bin -c "$1" -d "$4" -i "$5" --without-demo=all '
-                    "--stop-after-init --no-http --log-level=warn"
+                    'sed -i "s/^gevent_port = .*/gevent_port = $gevent_port/" '
+                    '"$config"; ' + script
                 ),
                 "bash",
                 str(self.config),
                 str(self.port),
                 str(self.workers),
-                self.db_name,
-                ADDONS,
                 str(self.gevent_port),
+                *args,
             ],
             check=True,
             env=env,
         )
-        self._registry = None
-        with self._env() as odoo_env:
-            self._prepare(odoo_env)
 
     def _prepare(self, env):
         from odoo import Command
@@ -169,6 +181,7 @@ class OdooBank:
         if self.api_key is None:
             self.api_key = self._read_api_key()
         require_free_port(self.port, "our Odoo (--port)")
+        self._shell(":")  # this server's workers, also on a database set up before
         # Odoo's launcher script, as scripts/_common.sh's odoo_bin: in prefork mode
         # Odoo re-executes sys.argv[0], which `python -m odoo` cannot be.
         launcher = Path(sysconfig.get_path("scripts")) / "odoo"
@@ -526,9 +539,10 @@ class OdooBank:
         )
 
 
-def server_arguments(parser, port, db):
+def server_arguments(parser, port, db, workers=2):
     """The options of a bench that serves the suite itself (``serve``)."""
     parser.add_argument("--state-dir", default=os.environ.get("G2P_STATE_DIR"))
+    parser.add_argument("--workers", type=int, default=workers, help="Odoo's")
     parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--db", default=db)
     parser.add_argument("--repeat", type=int, default=3)
@@ -537,7 +551,9 @@ def server_arguments(parser, port, db):
 
 def serve(args):
     """The suite set up (a fresh database unless ``--no-setup``) and served."""
-    bank = OdooBank(args.state_dir or REPO / ".local", args.port, args.db)
+    bank = OdooBank(
+        args.state_dir or REPO / ".local", args.port, args.db, workers=args.workers
+    )
     if not args.no_setup:
         bank.setup()
     bank.start()
