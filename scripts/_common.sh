@@ -170,25 +170,23 @@ channels = $channels
 CONF
 }
 
-# Job channels of a served suite: the bank's batches and statements one at a time each,
-# the program's batch steps one at a time.
-G2P_JOB_CHANNELS=root:2,root.g2p_bank_simulator:1,root.g2p_bank_simulator.statement:1,root.g2p_payment_batch:1
-
-# job_channels WORKERS: G2P_JOB_CHANNELS with fewer jobs at once than HTTP workers.
-# queue_job runs each job in an HTTP request to a worker: jobs holding every worker
-# leave none for the officers' screens, and a job calling this server over HTTP (a
-# connector to this suite's own bank app, the bank pushing a statement to this
+# job_channels WORKERS: the job channels of a served suite with WORKERS HTTP workers
+# (0: threaded). The bank's batches and statements one at a time each, the program's
+# batch steps one at a time, and at most two jobs at once, always fewer than the
+# workers: queue_job runs each job in an HTTP request to a worker, so jobs holding every
+# worker leave none for the officers' screens, and a job calling this server over HTTP
+# (a connector to this suite's own bank app, the bank pushing a statement to this
 # suite's upload URL) would wait for itself until its timeout.
 job_channels() {
     local workers=$1 root=2
     if ((workers == 1)); then
         root=1
         say "1 HTTP worker: a job that calls this server over HTTP waits for its own timeout (G2P_WORKERS=3 avoids it)" >&2
-    elif ((workers > 0 && workers <= root)); then
-        root=$((workers - 1))
-        say "$workers HTTP workers: one job at a time (G2P_WORKERS=3 runs two)" >&2
+    elif ((workers == 2)); then
+        root=1
+        say "2 HTTP workers: one job at a time (G2P_WORKERS=3 runs two)" >&2
     fi
-    echo "${G2P_JOB_CHANNELS/root:2/root:$root}"
+    echo "root:$root,root.g2p_bank_simulator:1,root.g2p_bank_simulator.statement:1,root.g2p_payment_batch:1"
 }
 
 drop_database() {

@@ -151,7 +151,7 @@ class G2PPaymentStatement(models.Model):
             # PostgreSQL reports the duplicate only once the other transaction has
             # committed: the statement is safely imported.
             raise StatementImportedMeanwhile(
-                _("Statement %(s)s was imported meanwhile.", s=name or "")
+                _("This statement was imported meanwhile by another transaction.")
             ) from None
 
     def action_reconcile(self):
