@@ -1,3 +1,4 @@
 from . import exceptions
+from . import controllers
 from . import models
 from . import transactions

@@ -2,6 +2,7 @@ import csv
 import io
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from psycopg2.errors import UniqueViolation
 from psycopg2.extras import execute_values
@@ -49,6 +50,8 @@ PAYMENT_COLUMNS = (
     *PAYMENT_TEXT,
 )
 MAX_REFERENCE = 64
+#: The kinds of raw amount whose check is remembered within a request.
+AMOUNT_KINDS = (str, int, Decimal)
 #: (name, required, longest) of each text field of a payment request.
 PAYMENT_TEXT_FIELDS = (
     *(
@@ -256,6 +259,10 @@ class G2PSimPaymentIntake(models.AbstractModel):
         checked_accounts, checked_blocks = {}, {}
         per_block = defaultdict(Decimal)
         currencies = set()
+        # The amounts of a batch repeat (one benefit level, or a few): each distinct
+        # one is checked once per currency. (Only hashable kinds are kept; the type
+        # is in the key, as True == 1.)
+        amounts = {}
         for p in payments:
             ref = p["payment_reference_number"]
             account_key = (p["remitting_account"], p["remitting_account_currency"])
@@ -264,13 +271,20 @@ class G2PSimPaymentIntake(models.AbstractModel):
                     accounts.get(p["remitting_account"]), p
                 )
             account, currency = checked_accounts[account_key]
-            try:
-                p["payment_amount"] = to_amount(p["payment_amount"], currency)
-            except G2PSimBankError as error:
-                raise G2PSimBankError(
-                    error.code,
-                    self.env._("Payment %(r)s: %(e)s", r=ref, e=error.args[0]),
-                ) from None
+            raw = p["payment_amount"]
+            amount_key = (type(raw), raw, currency.id)
+            amount = amounts.get(amount_key) if type(raw) in AMOUNT_KINDS else None
+            if amount is None:
+                try:
+                    amount = to_amount(raw, currency)
+                except G2PSimBankError as error:
+                    raise G2PSimBankError(
+                        error.code,
+                        self.env._("Payment %(r)s: %(e)s", r=ref, e=error.args[0]),
+                    ) from None
+                if type(raw) in AMOUNT_KINDS:
+                    amounts[amount_key] = amount
+            p["payment_amount"] = amount
             block_key = (p["funds_blocked_reference_number"], account.id)
             if block_key not in checked_blocks:
                 checked_blocks[block_key] = self._checked_block(
@@ -414,15 +428,15 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 batch.id,
             )
         )
-        now = fields.Datetime.now()
+        now = str(fields.Datetime.now())  # once, not twice per row by csv
         audit = ("pending", self.env.uid, now, self.env.uid, now)
+        columns = itemgetter(*PAYMENT_COLUMNS[1:])
         rows = io.StringIO()
         # COPY's CSV format, written by the csv module (in C): None is an empty field,
         # which COPY reads as NULL (_normalise turned empty texts into None); quotes
         # keep separators, quotes and line breaks inside a text as data.
         csv.writer(rows, lineterminator="\r\n").writerows(
-            (batch.id, *(p[name] for name in PAYMENT_COLUMNS[1:]), *audit)
-            for p in payments
+            (batch.id, *columns(p), *audit) for p in payments
         )
         rows.seek(0)
         query = SQL(

@@ -1,37 +1,115 @@
-from datetime import timedelta
+from psycopg2 import errorcodes
+from psycopg2.errors import OperationalError
 
-from odoo import api, fields, models
-from odoo.tools import config
+from odoo import api, models
+from odoo.tools import SQL
+
+from odoo.addons.queue_job.job import Job
 
 #: The job channels of the suite (the bank's and the payment batches'): all their jobs
 #: are idempotent, so running one again after its worker died is safe.
 SUITE_CHANNELS = "root.g2p_%"
+#: First key of the advisory locks that say a suite job's worker is alive (the second
+#: key is the job's id); "G2PB" in ASCII, kept apart from other addons' locks.
+LIVENESS_LOCK = 0x47325042
 
 
 class QueueJob(models.Model):
     _inherit = "queue.job"
 
     @api.model
-    def _g2p_dead_job_minutes(self):
-        """How long a job of the suite may stay started before it is taken for dead.
+    def _g2p_is_suite_channel(self, channel):
+        return (channel or "").startswith(SUITE_CHANNELS.rstrip("%"))
 
-        A worker kills a request or job after ``limit_time_real`` (30 minutes as the
-        suite's scripts configure it); five minutes more and nobody runs it any more.
+    @api.model
+    def _g2p_hold_liveness_lock(self, uuid):
+        """Take the liveness lock of job ``uuid`` for this database session; return
+        the job's id, for ``_g2p_release_liveness_lock``.
+
+        A session lock, not a transaction's: it outlives the job's commits and goes
+        with the session, so PostgreSQL releases it when the worker's process dies.
         """
-        return max(int(config["limit_time_real"] or 0) // 60, 30) + 5
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, pg_advisory_lock(%s, id) FROM queue_job WHERE uuid = %s",
+                LIVENESS_LOCK,
+                uuid,
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _g2p_release_liveness_lock(self, job_id):
+        self.env.cr.execute(
+            SQL("SELECT pg_advisory_unlock(%s, %s)", LIVENESS_LOCK, job_id)
+        )
 
     @api.model
     def _g2p_requeue_dead_jobs(self):
         """Requeue the suite's jobs left "started" by a worker that died (killed, out
-        of memory, host restarted): queue_job 18.0.1.7 requeues only jobs stuck in
-        "enqueued", so such a batch would wait for an operator forever."""
-        since = fields.Datetime.now() - timedelta(minutes=self._g2p_dead_job_minutes())
-        dead = self.sudo().search(
-            [
-                ("state", "=", "started"),
-                ("date_started", "<=", since),
-                ("channel", "=like", SUITE_CHANNELS),
-            ]
-        )
-        dead.requeue()
+        of memory, over Odoo's time limit, host restarted): queue_job 18.0.1.7 never
+        runs them again, and each one holds a place of its channel, so a few of them
+        stop every job of the suite. A worker holds its job's liveness lock while it
+        runs it (``controllers/runjob.py``); a started job whose lock is free has no
+        worker any more. The dead run counts as a try: after ``max_retries`` of them
+        the job is failed, with the reason, rather than run again for ever.
+
+        Returns the jobs requeued or failed.
+        """
+        cr = self.env.cr
+        dead = self.browse()
+        for record in self.sudo().search(
+            [("state", "=", "started"), ("channel", "=like", SUITE_CHANNELS)]
+        ):
+            try:
+                with cr.savepoint():
+                    # The row first: under REPEATABLE READ this fails when the job's
+                    # worker changed it since this transaction began (it finished).
+                    cr.execute(
+                        SQL(
+                            "SELECT 1 FROM queue_job"
+                            " WHERE id = %s AND state = 'started' FOR UPDATE",
+                            record.id,
+                        )
+                    )
+                    if not cr.rowcount:
+                        continue
+                    cr.execute(
+                        SQL(
+                            "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                            LIVENESS_LOCK,
+                            record.id,
+                        )
+                    )
+                    if not cr.fetchone()[0]:
+                        continue  # its worker holds the lock: running
+            except OperationalError as error:
+                if error.pgcode != errorcodes.SERIALIZATION_FAILURE:
+                    raise
+                continue
+            self._g2p_run_again(record)
+            dead |= record
         return dead
+
+    @api.model
+    def _g2p_run_again(self, record):
+        """Back to pending, the dead run counted as a try; failed past max_retries."""
+        job = Job.load(self.env, record.uuid)
+        job.retry += 1
+        if job.max_retries and job.retry >= job.max_retries:
+            job.set_failed(
+                exc_name="WorkerDied",
+                exc_message=self.env._(
+                    "The worker running this job stopped before the job ended "
+                    "(killed, out of memory, over Odoo's time limit, or the server "
+                    "restarted) %(n)s time(s); it is not run again. Look for the "
+                    "cause in Odoo's log, then requeue the job.",
+                    n=job.retry,
+                ),
+                exc_info=self.env._(
+                    "No traceback: the worker's process ended while it ran the job."
+                ),
+            )
+        else:
+            job.set_pending(reset_retry=False)
+        job.store()

@@ -1,39 +1,188 @@
-from datetime import timedelta
+import threading
+import time
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api
+from odoo.tests import tagged
 
+from odoo.addons.queue_job.job import Job
+
+from ..controllers.runjob import G2PRunJobController
+from ..models.queue_job import LIVENESS_LOCK
+from .committed import CommittedCase
 from .common import SimBankCase
 
 
 class TestDeadJobs(SimBankCase):
-    """A job left "started" by a worker that died is run again by the cron; a job
-    that may still be running, and other addons' jobs, are left alone."""
+    """The cron requeues a suite job left "started" whose liveness lock nobody holds
+    (its worker died); a job whose worker holds the lock, and other addons' jobs, are
+    left alone."""
 
-    def _started_job(self, channel, minutes_ago):
+    def _started_job(self, channel, retry=0):
         job = self.bank.with_delay(channel=channel).generate_statement("T-PROG-1")
         record = job.db_record()
-        record.write(
-            {
-                "state": "started",
-                "date_started": fields.Datetime.now() - timedelta(minutes=minutes_ago),
-            }
-        )
+        record.write({"state": "started", "retry": retry})
         return record
 
-    def test_dead_jobs_of_the_suite_are_requeued(self):
-        limit = self.env["queue.job"]._g2p_dead_job_minutes()
-        self.assertGreaterEqual(limit, 35)
-        dead = self._started_job("root.g2p_bank_simulator", limit + 1)
-        dead_statement = self._started_job(
-            "root.g2p_bank_simulator.statement", limit + 60
-        )
-        running = self._started_job("root.g2p_bank_simulator", limit - 1)
-        foreign = self._started_job("root", limit + 60)
-        requeued = self.env["queue.job"]._g2p_requeue_dead_jobs()
+    def test_only_started_suite_jobs_without_a_worker_are_requeued(self):
+        dead = self._started_job("root.g2p_bank_simulator", retry=1)
+        dead_statement = self._started_job("root.g2p_bank_simulator.statement")
+        running = self._started_job("root.g2p_payment_batch")
+        foreign = self._started_job("root")
+        pending = self.bank.with_delay(
+            channel="root.g2p_bank_simulator"
+        ).generate_statement("T-PROG-1")
+        # The worker of ``running``: another database session holding its lock.
+        with self.registry.cursor() as worker:
+            worker.execute(
+                "SELECT pg_advisory_lock(%s, %s)", [LIVENESS_LOCK, running.id]
+            )
+            requeued = self.env["queue.job"]._g2p_requeue_dead_jobs()
+            worker.execute("SELECT pg_advisory_unlock_all()")
         self.assertEqual(requeued, dead | dead_statement)
         self.assertEqual(
             (dead | dead_statement | running | foreign).mapped("state"),
             ["pending", "pending", "started", "started"],
         )
+        # The dead run counts as a try.
+        self.assertEqual((dead | dead_statement).mapped("retry"), [2, 1])
+        self.assertEqual(pending.db_record().state, "pending")
         cron = self.env.ref("g2p_bank_simulator.ir_cron_requeue_dead_jobs")
         self.assertIn("_g2p_requeue_dead_jobs", cron.code)
+        self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
+
+    def test_a_job_whose_worker_died_max_retries_times_fails_with_the_reason(self):
+        job = self._started_job("root.g2p_bank_simulator")
+        job.max_retries = 3
+        job.retry = 2
+        self.assertEqual(self.env["queue.job"]._g2p_requeue_dead_jobs(), job)
+        self.assertEqual((job.state, job.retry), ("failed", 3))
+        self.assertIn("stopped before the job ended", job.exc_message)
+        self.assertIn("3 time(s)", job.exc_message)
+        self.assertEqual(job.exc_name, "WorkerDied")
+
+
+@tagged("post_install", "-at_install")
+class TestKilledWorker(CommittedCase):
+    """A batch job run as queue_job runs it, by the suite's controller, whose
+    database session ends in the middle of the job, as when its worker's process is
+    killed: the cron sees it dead, requeues it, and the batch is paid once."""
+
+    def _fund(self, amount):
+        number = f"KW-{self.tag}-PROG"
+
+        def fund(env):
+            eur = env.ref("base.EUR")
+            eur.active = True
+            env["g2p.sim.account"].create(
+                {"account_number": number, "name": "Program", "currency_id": eur.id}
+            ).deposit(amount, "OPENING")
+
+        self._run(fund)
+        return number
+
+    def _batch_job(self, prog, amount):
+        """A batch of one payment (to a customer of the bank) and its job's uuid."""
+
+        def initiate(env):
+            bank = env["g2p.sim.bank"]
+            block = bank.block_funds(prog, "EUR", amount).reference
+            own_code = env["g2p.sim.failure.simulator"]._settings()["bank_code"]
+            batch = bank.initiate_payment(
+                [
+                    {
+                        "payment_reference_number": f"{self.tag}-KW",
+                        "remitting_account": prog,
+                        "remitting_account_currency": "EUR",
+                        "payment_amount": amount,
+                        "funds_blocked_reference_number": block,
+                        "beneficiary_name": "B",
+                        "beneficiary_account": f"KW-{self.tag}-BEN",
+                        "beneficiary_account_type": "BANK_ACCOUNT",
+                        "beneficiary_bank_code": own_code,
+                    }
+                ]
+            )
+            return batch
+
+        batch_id = self._run(initiate)[0]
+        [(uuid,)] = self._rows(
+            "SELECT uuid FROM queue_job WHERE func_string LIKE %s",
+            f"%g2p.sim.payment.batch({batch_id},)%",
+        )
+        return batch_id, uuid
+
+    def _perform(self, env, uuid):
+        G2PRunJobController()._try_perform_job(env, Job.load(env, uuid))
+
+    def _job_state(self, uuid):
+        return self._rows("SELECT state, retry FROM queue_job WHERE uuid = %s", uuid)[0]
+
+    def test_killed_worker_job_is_requeued_and_pays_once(self):
+        prog = self._fund("1000.00")
+        batch_id, uuid = self._batch_job(prog, "300.00")
+        outcome = []
+
+        def worker():
+            try:
+                with self.db.cursor() as cr:
+                    self._perform(api.Environment(cr, SUPERUSER_ID, {}), uuid)
+            except Exception as error:  # noqa: BLE001 - the session is killed
+                outcome.append(error)
+
+        requeue = lambda env: env["queue.job"]._g2p_requeue_dead_jobs()
+        with self.db.cursor() as holder, self.db.cursor() as watch:
+            # Another transaction holds the funding account: the job waits for it.
+            self.env["g2p.sim.bank"].with_env(self.env(cr=holder)).block_funds(
+                prog, "EUR", "1.00"
+            )
+            thread = threading.Thread(target=worker)
+            thread.start()
+            for _i in range(300):
+                watch.execute(
+                    """SELECT pid FROM pg_stat_activity
+                        WHERE datname = current_database()
+                          AND wait_event_type = 'Lock'"""
+                )
+                waiting = watch.fetchall()
+                watch.rollback()
+                if waiting:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the job never waited for the account")
+            self.assertEqual(self._job_state(uuid), ("started", 0))
+            self.assertEqual(self._run(requeue), [], "its worker is alive")
+            # The worker's process dies: PostgreSQL ends its session.
+            watch.execute("SELECT pg_terminate_backend(%s)", waiting[0])
+            watch.commit()  # pylint: disable=invalid-commit
+            thread.join(30)
+            holder.rollback()
+        self.assertTrue(outcome, "the killed job must not have ended normally")
+        self.assertEqual(self._job_state(uuid), ("started", 0))
+
+        self.assertEqual(len(self._run(requeue)), 1)
+        self.assertEqual(self._job_state(uuid), ("pending", 1))
+        self._run(lambda env: self._perform(env, uuid))
+        self.assertEqual(self._job_state(uuid), ("done", 2))
+        self.assertEqual(
+            self._rows(
+                "SELECT state, success_count FROM g2p_sim_payment_batch WHERE id = %s",
+                batch_id,
+            ),
+            [("done", 1)],
+        )
+        [(book, debits)] = self._rows(
+            """SELECT a.book_balance::text,
+                      (SELECT count(*) FROM g2p_sim_ledger_entry e
+                        WHERE e.account_id = a.id AND e.signed_amount < 0)
+                 FROM g2p_sim_account a WHERE account_number = %s""",
+            prog,
+        )
+        self.assertEqual((book, debits), ("700.00", 1))
+        # The lock went with the job's end: nobody holds it.
+        [(free,)] = self._rows(
+            "SELECT pg_try_advisory_xact_lock(%s, id) FROM queue_job WHERE uuid = %s",
+            LIVENESS_LOCK,
+            uuid,
+        )
+        self.assertTrue(free)

@@ -197,6 +197,23 @@ class TestInitiatePayment(SimBankCase):
         )
         self.assertInvariants()
 
+    def test_repeated_and_mixed_amounts_are_recorded_exactly(self):
+        amounts = [1, "1", "1.50", Decimal("1.5"), 1, "2.25", "1.50", 3.75]
+        batch = self.bank.initiate_payment(
+            [
+                self._payment(f"AM-{index}", amount, self.block, f"T-BEN-{index}")
+                for index, amount in enumerate(amounts)
+            ]
+        )
+        self.assertEqual(
+            batch.payment_ids.sorted("payment_reference_number").mapped(
+                "payment_amount"
+            ),
+            [1.0, 1.0, 1.5, 1.5, 1.0, 2.25, 1.5, 3.75],
+        )
+        self.assertEqual(batch.amount_total, 13.5)
+        self.assertInvariants()
+
     def test_validation_errors_write_nothing(self):
         good = self._payment("V-0", 1, self.block)
         other = self._open("T-PROG-2", "100")
@@ -230,6 +247,13 @@ class TestInitiatePayment(SimBankCase):
                 [dict(good, payment_amount="1.001")],
                 [dict(good, payment_amount="abc")],
                 [dict(good, payment_amount="1E+30")],
+                # Not the valid 1 before it (a batch's amounts are checked once each).
+                [dict(good, payment_amount=True)],
+                [dict(good, payment_amount=[1])],
+                [
+                    dict(good, payment_amount="1"),
+                    dict(good, payment_reference_number="V-00", payment_amount="1.001"),
+                ],
             ],
             "ACCOUNT_NOT_FOUND": [[dict(good, remitting_account="NOPE")]],
             "ACCOUNT_NOT_ACTIVE": [[self._payment("V-1", 1, closed_block)]],

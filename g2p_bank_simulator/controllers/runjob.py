@@ -1,0 +1,26 @@
+from odoo.addons.queue_job.controllers.main import RunJobController
+
+
+class G2PRunJobController(RunJobController):
+    """Runs the suite's jobs holding their liveness lock, from before the job is
+    marked started until its outcome is stored: a started job whose lock is free was
+    run by a worker that died, and ``queue.job._g2p_requeue_dead_jobs`` puts it back
+    in the queue within a minute (queue_job itself leaves it started for ever)."""
+
+    def _try_perform_job(self, env, job):
+        jobs = env["queue.job"]
+        if not jobs._g2p_is_suite_channel(job.channel):
+            return super()._try_perform_job(env, job)
+        job_id = jobs._g2p_hold_liveness_lock(job.uuid)
+        try:
+            return super()._try_perform_job(env, job)
+        except Exception:
+            # queue_job stores the failure or the retry from another connection,
+            # then the request is rolled back: the job's work is undone either way,
+            # and the lock can only be released from a usable transaction.
+            if not env.cr._cnx.closed:
+                env.cr.rollback()
+            raise
+        finally:
+            if not env.cr._cnx.closed:
+                jobs._g2p_release_liveness_lock(job_id)
