@@ -1,3 +1,5 @@
+import logging
+
 from psycopg2 import errorcodes
 from psycopg2.errors import OperationalError
 
@@ -5,6 +7,8 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.job import Job
+
+_logger = logging.getLogger(__name__)
 
 #: The job channels of the suite (the bank's and the payment batches'): all their jobs
 #: are idempotent, so running one again after its worker died is safe.
@@ -113,3 +117,11 @@ class QueueJob(models.Model):
         else:
             job.set_pending(reset_retry=False)
         job.store()
+        _logger.warning(
+            "Job %s (%s) was left started by a worker that died: %s (try %s of %s)",
+            record.uuid,
+            record.name,
+            "failed" if job.state == "failed" else "requeued",
+            job.retry,
+            job.max_retries or "unlimited",
+        )
