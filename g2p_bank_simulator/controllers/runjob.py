@@ -1,3 +1,7 @@
+from contextlib import suppress
+
+from psycopg2 import Error as DatabaseError
+
 from odoo.addons.queue_job.controllers.main import RunJobController
 
 
@@ -17,10 +21,11 @@ class G2PRunJobController(RunJobController):
         except Exception:
             # queue_job stores the failure or the retry from another connection,
             # then the request is rolled back: the job's work is undone either way,
-            # and the lock can only be released from a usable transaction.
-            if not env.cr._cnx.closed:
+            # and the lock can only be released from a usable transaction. (When
+            # the connection itself is gone, so is the lock.)
+            with suppress(DatabaseError):
                 env.cr.rollback()
             raise
         finally:
-            if not env.cr._cnx.closed:
+            with suppress(DatabaseError):
                 jobs._g2p_release_liveness_lock(job_id)

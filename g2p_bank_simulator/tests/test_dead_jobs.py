@@ -7,6 +7,7 @@ from odoo.tests import tagged
 from odoo.addons.queue_job.job import Job
 
 from ..controllers.runjob import G2PRunJobController
+from ..exceptions import G2PSimBankError
 from ..models.queue_job import LIVENESS_LOCK
 from .committed import CommittedCase
 from .common import SimBankCase
@@ -117,9 +118,13 @@ class TestKilledWorker(CommittedCase):
     def _job_state(self, uuid):
         return self._rows("SELECT state, retry FROM queue_job WHERE uuid = %s", uuid)[0]
 
+    def _job_id(self, uuid):
+        return self._rows("SELECT id FROM queue_job WHERE uuid = %s", uuid)[0][0]
+
     def test_killed_worker_job_is_requeued_and_pays_once(self):
         prog = self._fund("1000.00")
         batch_id, uuid = self._batch_job(prog, "300.00")
+        job_id = self._job_id(uuid)
         outcome = []
 
         def worker():
@@ -151,7 +156,7 @@ class TestKilledWorker(CommittedCase):
             else:
                 raise AssertionError("the job never waited for the account")
             self.assertEqual(self._job_state(uuid), ("started", 0))
-            self.assertEqual(self._run(requeue), [], "its worker is alive")
+            self.assertNotIn(job_id, self._run(requeue), "its worker is alive")
             # The worker's process dies: PostgreSQL ends its session.
             watch.execute("SELECT pg_terminate_backend(%s)", waiting[0])
             watch.commit()  # pylint: disable=invalid-commit
@@ -160,7 +165,7 @@ class TestKilledWorker(CommittedCase):
         self.assertTrue(outcome, "the killed job must not have ended normally")
         self.assertEqual(self._job_state(uuid), ("started", 0))
 
-        self.assertEqual(len(self._run(requeue)), 1)
+        self.assertIn(job_id, self._run(requeue))
         self.assertEqual(self._job_state(uuid), ("pending", 1))
         self._run(lambda env: self._perform(env, uuid))
         self.assertEqual(self._job_state(uuid), ("done", 2))
@@ -186,3 +191,33 @@ class TestKilledWorker(CommittedCase):
             uuid,
         )
         self.assertTrue(free)
+
+    def test_a_failing_job_releases_its_lock(self):
+        """A job that raises: its work is undone and its lock released before
+        queue_job stores the failure from another connection (which would otherwise
+        find the job alive for as long as the worker's connection stays pooled)."""
+
+        def enqueue(env):
+            return (
+                env["g2p.sim.bank"]
+                .with_delay(channel="root.g2p_bank_simulator")
+                .generate_statement(f"KW-{self.tag}-NOPE")
+                .db_record()
+            )
+
+        [job_id] = self._run(enqueue)
+        [(uuid,)] = self._rows("SELECT uuid FROM queue_job WHERE id = %s", job_id)
+        self.addCleanup(
+            self._run,
+            lambda env: env.cr.execute("DELETE FROM queue_job WHERE id = %s", [job_id]),
+        )
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            with self.assertRaises(G2PSimBankError):
+                self._perform(env, uuid)
+            # The worker's connection is still open (pooled) and usable.
+            cr.execute("SELECT 1")
+            [(free,)] = self._rows(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", LIVENESS_LOCK, job_id
+            )
+            self.assertTrue(free)
