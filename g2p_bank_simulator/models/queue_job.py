@@ -107,7 +107,8 @@ class QueueJob(models.Model):
                     "The worker running this job stopped before the job ended "
                     "(killed, out of memory, over Odoo's time limit, or the server "
                     "restarted) %(n)s time(s); it is not run again. Look for the "
-                    "cause in Odoo's log, then requeue the job.",
+                    "cause in Odoo's log, then run it again (Retry on a payment "
+                    "batch, Requeue in Queue Jobs → Jobs).",
                     n=job.retry,
                 ),
                 exc_info=self.env._(

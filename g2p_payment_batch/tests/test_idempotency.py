@@ -181,6 +181,36 @@ class TestIdempotency(PaymentBatchCase):
         book = self.fund_amounts()[0]
         self.assertEqual(book, self.opening - Decimal("2500.00"))
 
+    def test_a_step_whose_worker_keeps_dying_says_so_and_can_be_retried(self):
+        """The send step's job left started by workers that died (no liveness lock
+        held, as after a kill): the cron runs it again, and once it died
+        max_retries times the batch shows why and offers Retry, which pays once."""
+        batch = self.new_batch(self.people[:3])
+        batch.action_confirm()
+        self.runner._job_check_funds(batch)
+        self.runner._job_block_funds(batch)
+        batch.action_step()
+        job = batch.step_job_id
+        self.assertEqual(job.method_name, "_job_send")
+        dead_jobs = self.env["queue.job"]._g2p_requeue_dead_jobs
+        job.state = "started"
+        self.assertEqual(dead_jobs(), job)
+        self.assertEqual((job.state, job.retry), ("pending", 1))
+        self.assertTrue(batch.step_running)
+        job.write({"state": "started", "retry": job.max_retries - 1})
+        self.assertEqual(dead_jobs(), job)
+        self.assertEqual(job.state, "failed")
+        batch.invalidate_recordset(["step_running", "step_failure"])
+        self.assertFalse(batch.step_running)
+        self.assertIn("stopped before the job ended", batch.step_failure)
+        self.assertEqual(batch.state, "funds_blocked")
+
+        batch.action_run()  # Retry, and the steps after it
+        self.assertFalse(run_jobs(self.env))
+        self.assertEqual(batch.state, "reconciled")
+        self.assertEqual(self.sim_payment_counts(), (3, 3))
+        self.assertEqual(batch.paid_count, 3)
+
     def test_http_style_replay_of_a_chunk_is_not_paid_twice(self):
         """A chunk the bank accepted but whose answer was lost is sent again with
         the same references: the bank answers with the same batch."""
