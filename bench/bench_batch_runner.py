@@ -12,8 +12,13 @@ confirmed) until the batch is reconciled, and until every payment is at the bank
 queue_job run a job again 5 s later), ERROR lines in Odoo's log, and the outcome
 (paid, failed, the funding account's book balance = opening - paid).
 
+With ``--kill-server-after S`` the whole server is SIGKILLed S seconds after Run (a
+crash, a power cut) and started again at once: nobody requeues anything, the batch
+must finish by itself (the cron *requeue jobs whose worker died* runs its step again),
+each payment at the bank once, the money exact. Also timed: restart → reconciled.
+
     python3 bench/bench_batch_runner.py [--payments 10000] [--chunk 1000] [--repeat 3]
-        [--connector simulator|http] [--workers 3]
+        [--connector simulator|http] [--workers 3] [--kill-server-after S]
 """
 
 import argparse
@@ -44,8 +49,9 @@ def connector_values(bank, params, kind):
     }
 
 
-def run_batch(bank, payments, chunk, timeout, kind):
-    """One batch from Run to reconciled; its figures."""
+def run_batch(bank, payments, chunk, timeout, kind, kill_after=None):
+    """One batch from Run to reconciled (the server killed and restarted
+    ``kill_after`` seconds after Run); its figures."""
     tag = uuid.uuid4().hex[:6].upper()
     sim_bic = f"S{tag}"
     with bank._env() as env:
@@ -88,6 +94,12 @@ def run_batch(bank, payments, chunk, timeout, kind):
     start = time.perf_counter()
     with bank._env() as env:
         env["g2p.payment.batch"].browse(batch_id).action_run()
+    restarted = None
+    if kill_after is not None:
+        time.sleep(kill_after)
+        bank.kill_server()
+        bank.start()
+        restarted = time.perf_counter()
     sent = None
     while True:
         with bank._sql() as cr:
@@ -125,12 +137,29 @@ def run_batch(bank, payments, chunk, timeout, kind):
             "SELECT book_balance::text FROM g2p_sim_account WHERE id = %s", [fund_id]
         )
         book = Decimal(cr.fetchone()[0])
+        # Payments the bank holds more than once, or debited more than once.
+        cr.execute(
+            """SELECT count(*) FROM (
+                   SELECT p.payment_reference_number
+                     FROM g2p_sim_payment p
+                     LEFT JOIN g2p_sim_ledger_entry e
+                       ON e.payment_id = p.id AND e.account_id = %s
+                    WHERE p.account_id = %s
+                    GROUP BY 1 HAVING count(DISTINCT p.id) > 1 OR count(e.id) > 1
+               ) twice""",
+            [fund_id, fund_id],
+        )
+        twice = cr.fetchone()[0]
     with open(bank.log, "rb") as log:
         log.seek(log_offset)
         errors = sum(1 for line in log if b" ERROR " in line)
     return {
         "reconciled_s": elapsed,
         "sent_s": sent,
+        "restart_to_reconciled_s": time.perf_counter() - restarted
+        if restarted
+        else 0.0,
+        "twice": twice,
         "jobs": jobs,
         "reruns": int(reruns),
         "error_lines": errors,
@@ -162,6 +191,15 @@ def render(runs, versions, args):
         "| --- | --- |",
         f"| Run → all payments at the bank (sent) | {figure('sent_s', ' s')} |",
         f"| Run → reconciled | {figure('reconciled_s', ' s')} |",
+        *(
+            [
+                f"| server SIGKILLed {args.kill_server_after:g} s after Run; restart "
+                f"→ reconciled | {figure('restart_to_reconciled_s', ' s')} |"
+            ]
+            if args.kill_server_after is not None
+            else []
+        ),
+        f"| payments at the bank or debited twice | {figure('twice', '', 0)} |",
         f"| jobs | {figure('jobs', '', 0)} |",
         f"| job runs beyond one per job | {figure('reruns', '', 0)} |",
         f"| ERROR lines in Odoo's log | {figure('error_lines', '', 0)} |",
@@ -186,13 +224,25 @@ def main():
     parser.add_argument("--payments", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=1_000)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--kill-server-after",
+        type=float,
+        help="SIGKILL the whole server this many seconds after Run, start it again",
+    )
     args = parser.parse_args()
     bank = serve(args)
     runs = []
     try:
         for _run in range(args.repeat):
             runs.append(
-                run_batch(bank, args.payments, args.chunk, args.timeout, args.connector)
+                run_batch(
+                    bank,
+                    args.payments,
+                    args.chunk,
+                    args.timeout,
+                    args.connector,
+                    args.kill_server_after,
+                )
             )
             out(
                 "run: "
@@ -207,6 +257,7 @@ def main():
     markdown = render(runs, versions, args)
     out(markdown)
     name = "batch-runner" + ("-http" if args.connector == "http" else "")
+    name += "-killed" if args.kill_server_after is not None else ""
     out(f"written: {write_results(name, runs, versions, markdown)}")
 
 

@@ -230,6 +230,13 @@ class OdooBank:
                 self.process.wait(10)
         self.process = None
 
+    def kill_server(self):
+        """SIGKILL the whole server (master, workers, job runner), as a crash or a
+        power cut would: nothing is shut down cleanly; ``start`` serves it again."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self.process = None
+
     def _read_api_key(self):
         with self._sql() as cr:
             cr.execute(

@@ -1,9 +1,10 @@
 import logging
+from datetime import timedelta
 
 from psycopg2 import errorcodes
 from psycopg2.errors import OperationalError
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.job import Job
@@ -16,6 +17,9 @@ SUITE_CHANNELS = "root.g2p_%"
 #: First key of the advisory locks that say a suite job's worker is alive (the second
 #: key is the job's id); "G2PB" in ASCII, kept apart from other addons' locks.
 LIVENESS_LOCK = 0x47325042
+#: How long a suite job may stay enqueued before its request is taken for lost: the
+#: runner requests it at once, a worker takes it up within a second or so.
+ENQUEUED_SECONDS = 60
 
 
 class QueueJob(models.Model):
@@ -50,57 +54,76 @@ class QueueJob(models.Model):
 
     @api.model
     def _g2p_requeue_dead_jobs(self):
-        """Requeue the suite's jobs left "started" by a worker that died (killed, out
-        of memory, over Odoo's time limit, host restarted): queue_job 18.0.1.7 never
-        runs them again, and each one holds a place of its channel, so a few of them
-        stop every job of the suite. A worker holds its job's liveness lock while it
-        runs it (``controllers/runjob.py``); a started job whose lock is free has no
-        worker any more. The dead run counts as a try: after ``max_retries`` of them
-        the job is failed, with the reason, rather than run again for ever.
+        """Requeue the suite's jobs whose worker died (killed, out of memory, over
+        Odoo's time limit, the server stopped): queue_job 18.0.1.7 never runs a job
+        left "started" again, requeues one left "enqueued" only after 5 to 10
+        minutes, and each one holds a place of its channel meanwhile, so a few of
+        them stop every job of the suite.
+
+        - Started: a worker holds its job's liveness lock while it runs it
+          (``controllers/runjob.py``); a started job whose lock is free has no
+          worker any more. The dead run counts as a try: after ``max_retries`` of
+          them the job is failed, with the reason, rather than run again for ever.
+        - Enqueued for over a minute: the request that was to run it was lost
+          (queue_job's runner sends it the moment it enqueues the job). Requeued
+          as is; should that request still arrive, queue_job runs the job once:
+          the request finds it no longer enqueued, or waits for the other's lock.
 
         Returns the jobs requeued or failed.
         """
         cr = self.env.cr
+        stale = fields.Datetime.now() - timedelta(seconds=ENQUEUED_SECONDS)
         dead = self.browse()
         for record in self.sudo().search(
-            [("state", "=", "started"), ("channel", "=like", SUITE_CHANNELS)]
+            [
+                ("state", "in", ("started", "enqueued")),
+                ("channel", "=like", SUITE_CHANNELS),
+            ]
         ):
             try:
                 with cr.savepoint():
-                    # The row first: under REPEATABLE READ this fails when the job's
-                    # worker changed it since this transaction began (it finished).
+                    # Under REPEATABLE READ this fails when the job changed since
+                    # this transaction began; a job a request is taking up right
+                    # now is locked, and skipped.
                     cr.execute(
                         SQL(
-                            "SELECT 1 FROM queue_job"
-                            " WHERE id = %s AND state = 'started' FOR UPDATE",
+                            "SELECT state, date_enqueued FROM queue_job"
+                            " WHERE id = %s FOR UPDATE SKIP LOCKED",
                             record.id,
                         )
                     )
-                    if not cr.rowcount:
+                    state, enqueued = cr.fetchone() or (None, None)
+                    if state == "enqueued" and enqueued and enqueued <= stale:
+                        pass  # its request was lost
+                    elif state != "started" or not self._g2p_liveness_lock_free(
+                        record.id
+                    ):
                         continue
-                    cr.execute(
-                        SQL(
-                            "SELECT pg_try_advisory_xact_lock(%s, %s)",
-                            LIVENESS_LOCK,
-                            record.id,
-                        )
-                    )
-                    if not cr.fetchone()[0]:
-                        continue  # its worker holds the lock: running
             except OperationalError as error:
                 if error.pgcode != errorcodes.SERIALIZATION_FAILURE:
                     raise
                 continue
-            self._g2p_run_again(record)
+            self._g2p_run_again(record, worker_died=state == "started")
             dead |= record
         return dead
 
     @api.model
-    def _g2p_run_again(self, record):
-        """Back to pending, the dead run counted as a try; failed past max_retries."""
+    def _g2p_liveness_lock_free(self, job_id):
+        """Whether no session holds the liveness lock of job ``job_id`` (held by
+        this transaction until it ends, if so)."""
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", LIVENESS_LOCK, job_id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _g2p_run_again(self, record, worker_died):
+        """Back to pending; a run whose worker died counts as a try, and past
+        max_retries of them the job is failed with the reason."""
         job = Job.load(self.env, record.uuid)
-        job.retry += 1
-        if job.max_retries and job.retry >= job.max_retries:
+        if worker_died:
+            job.retry += 1
+        if worker_died and job.max_retries and job.retry >= job.max_retries:
             job.set_failed(
                 exc_name="WorkerDied",
                 exc_message=self.env._(
@@ -119,9 +142,12 @@ class QueueJob(models.Model):
             job.set_pending(reset_retry=False)
         job.store()
         _logger.warning(
-            "Job %s (%s) was left started by a worker that died: %s (try %s of %s)",
+            "Job %s (%s) was %s: %s (try %s of %s)",
             record.uuid,
             record.name,
+            "left started by a worker that died"
+            if worker_died
+            else "enqueued by a request that was lost",
             "failed" if job.state == "failed" else "requeued",
             job.retry,
             job.max_retries or "unlimited",

@@ -1,7 +1,8 @@
 import threading
 import time
+from datetime import timedelta
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.job import Job
@@ -50,6 +51,24 @@ class TestDeadJobs(SimBankCase):
         cron = self.env.ref("g2p_bank_simulator.ir_cron_requeue_dead_jobs")
         self.assertIn("_g2p_requeue_dead_jobs", cron.code)
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
+
+    def test_jobs_enqueued_by_a_lost_request_are_requeued_after_a_minute(self):
+        """A job the runner enqueued whose request never reached a worker (the
+        server was killed): requeued as is once it has waited over a minute; one
+        enqueued just now is left to its request."""
+        now = fields.Datetime.now()
+        lost = self._started_job("root.g2p_payment_batch", retry=1)
+        lost.write({"state": "enqueued", "date_enqueued": now - timedelta(minutes=2)})
+        recent = self._started_job("root.g2p_bank_simulator")
+        recent.write({"state": "enqueued", "date_enqueued": now - timedelta(seconds=5)})
+        foreign = self._started_job("root")
+        foreign.write({"state": "enqueued", "date_enqueued": now - timedelta(hours=1)})
+        self.assertEqual(self.env["queue.job"]._g2p_requeue_dead_jobs(), lost)
+        self.assertEqual(
+            (lost | recent | foreign).mapped("state"),
+            ["pending", "enqueued", "enqueued"],
+        )
+        self.assertEqual(lost.retry, 1, "it never ran: not a try")
 
     def test_a_job_whose_worker_died_max_retries_times_fails_with_the_reason(self):
         job = self._started_job("root.g2p_bank_simulator")
