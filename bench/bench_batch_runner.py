@@ -137,13 +137,15 @@ def run_batch(bank, payments, chunk, timeout, kind, kill_after=None):
             "SELECT book_balance::text FROM g2p_sim_account WHERE id = %s", [fund_id]
         )
         book = Decimal(cr.fetchone()[0])
-        # Payments the bank holds more than once, or debited more than once.
+        # Payments the bank holds more than once, or debited more than once (a
+        # failed payment's refund is a credit).
         cr.execute(
             """SELECT count(*) FROM (
                    SELECT p.payment_reference_number
                      FROM g2p_sim_payment p
                      LEFT JOIN g2p_sim_ledger_entry e
                        ON e.payment_id = p.id AND e.account_id = %s
+                      AND e.signed_amount < 0
                     WHERE p.account_id = %s
                     GROUP BY 1 HAVING count(DISTINCT p.id) > 1 OR count(e.id) > 1
                ) twice""",

@@ -236,6 +236,14 @@ class OdooBank:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
         self.process = None
+        # The workers die with the master, but not at the same instant.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RuntimeError):
+                require_free_port(self.port, "our Odoo (--port)")
+                return
+            time.sleep(0.1)
+        require_free_port(self.port, "our Odoo (--port)")
 
     def _read_api_key(self):
         with self._sql() as cr:

@@ -18,12 +18,32 @@ SUITE_CHANNELS = "root.g2p_%"
 #: key is the job's id); "G2PB" in ASCII, kept apart from other addons' locks.
 LIVENESS_LOCK = 0x47325042
 #: How long a suite job may stay enqueued before its request is taken for lost: the
-#: runner requests it at once, a worker takes it up within a second or so.
-ENQUEUED_SECONDS = 60
+#: runner requests it at once, a worker takes it up within a second or so (requeued
+#: too early, it still runs once: see _g2p_requeue_dead_jobs).
+ENQUEUED_SECONDS = 30
 
 
 class QueueJob(models.Model):
     _inherit = "queue.job"
+
+    def _register_hook(self):
+        """When the server starts (after a crash or a redeploy, say), look for dead
+        jobs at once rather than at the cron's next minute: the jobs it was running
+        when it stopped hold their channels' places until they are requeued."""
+        result = super()._register_hook()
+        in_flight = self.sudo().search_count(
+            [
+                ("state", "in", ("started", "enqueued")),
+                ("channel", "=like", SUITE_CHANNELS),
+            ],
+            limit=1,
+        )
+        cron = self.env.ref(
+            "g2p_bank_simulator.ir_cron_requeue_dead_jobs", raise_if_not_found=False
+        )
+        if in_flight and cron:
+            cron._trigger()
+        return result
 
     @api.model
     def _g2p_is_suite_channel(self, channel):
@@ -64,7 +84,7 @@ class QueueJob(models.Model):
           (``controllers/runjob.py``); a started job whose lock is free has no
           worker any more. The dead run counts as a try: after ``max_retries`` of
           them the job is failed, with the reason, rather than run again for ever.
-        - Enqueued for over a minute: the request that was to run it was lost
+        - Enqueued for over 30 s: the request that was to run it was lost
           (queue_job's runner sends it the moment it enqueues the job). Requeued
           as is; should that request still arrive, queue_job runs the job once:
           the request finds it no longer enqueued, or waits for the other's lock.
