@@ -26,25 +26,6 @@ ENQUEUED_SECONDS = 30
 class QueueJob(models.Model):
     _inherit = "queue.job"
 
-    def _register_hook(self):
-        """When the server starts (after a crash or a redeploy, say), look for dead
-        jobs at once rather than at the cron's next minute: the jobs it was running
-        when it stopped hold their channels' places until they are requeued."""
-        result = super()._register_hook()
-        in_flight = self.sudo().search_count(
-            [
-                ("state", "in", ("started", "enqueued")),
-                ("channel", "=like", SUITE_CHANNELS),
-            ],
-            limit=1,
-        )
-        cron = self.env.ref(
-            "g2p_bank_simulator.ir_cron_requeue_dead_jobs", raise_if_not_found=False
-        )
-        if in_flight and cron:
-            cron._trigger()
-        return result
-
     @api.model
     def _g2p_is_suite_channel(self, channel):
         return (channel or "").startswith(SUITE_CHANNELS.rstrip("%"))

@@ -70,20 +70,6 @@ class TestDeadJobs(SimBankCase):
         )
         self.assertEqual(lost.retry, 1, "it never ran: not a try")
 
-    def test_a_server_starting_with_jobs_in_flight_looks_for_dead_ones_at_once(self):
-        cron = self.env.ref("g2p_bank_simulator.ir_cron_requeue_dead_jobs")
-        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-        self.env["queue.job"]._register_hook()
-        self.assertFalse(
-            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers,
-            "no job in flight: nothing to look for",
-        )
-        self._started_job("root.g2p_bank_simulator")
-        self.env["queue.job"]._register_hook()
-        new = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
-        self.assertEqual(len(new), 1)
-        self.assertLessEqual(new.call_at, fields.Datetime.now())
-
     def test_a_job_whose_worker_died_max_retries_times_fails_with_the_reason(self):
         job = self._started_job("root.g2p_bank_simulator")
         job.max_retries = 3
