@@ -3,6 +3,9 @@ from contextlib import suppress
 from psycopg2 import Error as DatabaseError
 
 from odoo.addons.queue_job.controllers.main import RunJobController
+from odoo.addons.queue_job.exception import RetryableJobError
+
+RUNNING_ELSEWHERE_RETRY_SECONDS = 10
 
 
 class G2PRunJobController(RunJobController):
@@ -15,7 +18,18 @@ class G2PRunJobController(RunJobController):
         jobs = env["queue.job"]
         if not jobs._g2p_is_suite_channel(job.channel):
             return super()._try_perform_job(env, job)
-        job_id = jobs._g2p_hold_liveness_lock(job.uuid)
+        job_id = jobs._g2p_take_liveness_lock(job.uuid)
+        if job_id is None:
+            # Requeued by hand while a worker runs it: not twice at once. (Waiting
+            # for the lock here, holding the job's row that queue_job locked, would
+            # deadlock with the other worker storing the job's outcome.) The row is
+            # released before queue_job postpones the job from another connection.
+            env.cr.rollback()
+            raise RetryableJobError(
+                "This job is running in another worker; it is tried again later.",
+                seconds=RUNNING_ELSEWHERE_RETRY_SECONDS,
+                ignore_retry=True,
+            )
         try:
             return super()._try_perform_job(env, job)
         except Exception:

@@ -31,21 +31,23 @@ class QueueJob(models.Model):
         return (channel or "").startswith(SUITE_CHANNELS.rstrip("%"))
 
     @api.model
-    def _g2p_hold_liveness_lock(self, uuid):
+    def _g2p_take_liveness_lock(self, uuid):
         """Take the liveness lock of job ``uuid`` for this database session; return
-        the job's id, for ``_g2p_release_liveness_lock``.
+        the job's id, for ``_g2p_release_liveness_lock``, or None when another
+        session holds it (the job is running in another worker).
 
         A session lock, not a transaction's: it outlives the job's commits and goes
         with the session, so PostgreSQL releases it when the worker's process dies.
         """
         self.env.cr.execute(
             SQL(
-                "SELECT id, pg_advisory_lock(%s, id) FROM queue_job WHERE uuid = %s",
+                "SELECT id, pg_try_advisory_lock(%s, id) FROM queue_job WHERE uuid = %s",
                 LIVENESS_LOCK,
                 uuid,
             )
         )
-        return self.env.cr.fetchone()[0]
+        job_id, taken = self.env.cr.fetchone()
+        return job_id if taken else None
 
     @api.model
     def _g2p_release_liveness_lock(self, job_id):

@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 from ..controllers.runjob import G2PRunJobController
@@ -240,3 +241,34 @@ class TestKilledWorker(CommittedCase):
                 "SELECT pg_try_advisory_xact_lock(%s, %s)", LIVENESS_LOCK, job_id
             )
             self.assertTrue(free)
+
+    def test_a_job_running_in_another_worker_is_postponed_not_run_twice(self):
+        """Requeued by hand while a worker runs it: the second worker does not run
+        it at the same time, nor wait for it holding the job's row (a deadlock with
+        the first storing the outcome); queue_job postpones it."""
+        prog = self._fund("1000.00")
+        batch_id, uuid = self._batch_job(prog, "300.00")
+        job_id = self._job_id(uuid)
+        with self.db.cursor() as first, self.db.cursor() as second:
+            first.execute("SELECT pg_advisory_lock(%s, %s)", [LIVENESS_LOCK, job_id])
+            second.execute("SET lock_timeout = '5s'")  # fail, not hang, if it waits
+            second.execute(
+                "SELECT 1 FROM queue_job WHERE id = %s FOR UPDATE", [job_id]
+            )  # as queue_job's runjob does before performing
+            with self.assertRaises(RetryableJobError):
+                self._perform(api.Environment(second, SUPERUSER_ID, {}), uuid)
+            # The job's row is free for queue_job to postpone the job.
+            self.assertEqual(
+                self._rows(
+                    "SELECT id FROM queue_job WHERE id = %s FOR UPDATE NOWAIT", job_id
+                ),
+                [(job_id,)],
+            )
+            first.execute("SELECT pg_advisory_unlock(%s, %s)", [LIVENESS_LOCK, job_id])
+        self.assertEqual(self._job_state(uuid), ("pending", 0))
+        self.assertEqual(
+            self._rows(
+                "SELECT state FROM g2p_sim_payment_batch WHERE id = %s", batch_id
+            ),
+            [("pending",)],
+        )
