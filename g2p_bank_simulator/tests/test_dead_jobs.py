@@ -17,8 +17,8 @@ from .common import SimBankCase
 
 class TestDeadJobs(SimBankCase):
     """The cron requeues a suite job left "started" whose liveness lock nobody holds
-    (its worker died); a job whose worker holds the lock, and other addons' jobs, are
-    left alone."""
+    (its worker died), or left "enqueued" for over 30 s (its request was lost); a job
+    whose worker holds the lock, and other addons' jobs, are left alone."""
 
     def _started_job(self, channel, retry=0):
         job = self.bank.with_delay(channel=channel).generate_statement("T-PROG-1")
