@@ -195,8 +195,11 @@ def render(runs, versions, args):
         f"| Run → reconciled | {figure('reconciled_s', ' s')} |",
         *(
             [
-                f"| server SIGKILLed {args.kill_server_after:g} s after Run; restart "
-                f"→ reconciled | {figure('restart_to_reconciled_s', ' s')} |"
+                (
+                    f"| server SIGKILLed {args.kill_server_after:g} s after Run; "
+                    "restart → reconciled | "
+                    f"{figure('restart_to_reconciled_s', ' s')} |"
+                )
             ]
             if args.kill_server_after is not None
             else []

@@ -260,8 +260,7 @@ class G2PSimPaymentIntake(models.AbstractModel):
         per_block = defaultdict(Decimal)
         currencies = set()
         # The amounts of a batch repeat (one benefit level, or a few): each distinct
-        # one is checked once per currency. (Only hashable kinds are kept; the type
-        # is in the key, as True == 1.)
+        # one is checked once per currency.
         amounts = {}
         for p in payments:
             ref = p["payment_reference_number"]
@@ -272,8 +271,8 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 )
             account, currency = checked_accounts[account_key]
             raw = p["payment_amount"]
-            amount_key = (type(raw), raw, currency.id)
-            amount = amounts.get(amount_key) if type(raw) in AMOUNT_KINDS else None
+            amount_key = self._amount_key(raw, currency)
+            amount = amounts.get(amount_key) if amount_key else None
             if amount is None:
                 try:
                     amount = to_amount(raw, currency)
@@ -282,7 +281,7 @@ class G2PSimPaymentIntake(models.AbstractModel):
                         error.code,
                         self.env._("Payment %(r)s: %(e)s", r=ref, e=error.args[0]),
                     ) from None
-                if type(raw) in AMOUNT_KINDS:
+                if amount_key:
                     amounts[amount_key] = amount
             p["payment_amount"] = amount
             block_key = (p["funds_blocked_reference_number"], account.id)
@@ -300,6 +299,17 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 self.env._("All payments of one request must be in the same currency."),
             )
         return per_block, currencies.pop()
+
+    @api.model
+    def _amount_key(self, raw, currency):
+        """The key under which the check of amount ``raw`` is remembered, or None
+        when it is not to be: only plain kinds, the type in the key (True == 1), no
+        Decimal NaN (a signalling one cannot be hashed)."""
+        if type(raw) not in AMOUNT_KINDS or (
+            type(raw) is Decimal and not raw.is_finite()
+        ):
+            return None
+        return type(raw), raw, currency.id
 
     @api.model
     def _checked_account(self, account, payment):

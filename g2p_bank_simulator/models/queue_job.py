@@ -41,7 +41,8 @@ class QueueJob(models.Model):
         """
         self.env.cr.execute(
             SQL(
-                "SELECT id, pg_try_advisory_lock(%s, id) FROM queue_job WHERE uuid = %s",
+                "SELECT id, pg_try_advisory_lock(%s, id)"
+                " FROM queue_job WHERE uuid = %s",
                 LIVENESS_LOCK,
                 uuid,
             )
@@ -74,7 +75,6 @@ class QueueJob(models.Model):
 
         Returns the jobs requeued or failed.
         """
-        cr = self.env.cr
         stale = fields.Datetime.now() - timedelta(seconds=ENQUEUED_SECONDS)
         dead = self.browse()
         for record in self.sudo().search(
@@ -83,32 +83,40 @@ class QueueJob(models.Model):
                 ("channel", "=like", SUITE_CHANNELS),
             ]
         ):
-            try:
-                with cr.savepoint():
-                    # Under REPEATABLE READ this fails when the job changed since
-                    # this transaction began; a job a request is taking up right
-                    # now is locked, and skipped.
-                    cr.execute(
-                        SQL(
-                            "SELECT state, date_enqueued FROM queue_job"
-                            " WHERE id = %s FOR UPDATE SKIP LOCKED",
-                            record.id,
-                        )
-                    )
-                    state, enqueued = cr.fetchone() or (None, None)
-                    if state == "enqueued" and enqueued and enqueued <= stale:
-                        pass  # its request was lost
-                    elif state != "started" or not self._g2p_liveness_lock_free(
-                        record.id
-                    ):
-                        continue
-            except OperationalError as error:
-                if error.pgcode != errorcodes.SERIALIZATION_FAILURE:
-                    raise
-                continue
-            self._g2p_run_again(record, worker_died=state == "started")
-            dead |= record
+            state = self._g2p_dead_state(record, stale)
+            if state:
+                self._g2p_run_again(record, worker_died=state == "started")
+                dead |= record
         return dead
+
+    @api.model
+    def _g2p_dead_state(self, record, stale):
+        """``"started"`` if the job's worker died, ``"enqueued"`` if its request was
+        lost (enqueued before ``stale``), else None; the job's row is then locked by
+        this transaction."""
+        cr = self.env.cr
+        try:
+            with cr.savepoint():
+                # Under REPEATABLE READ this fails when the job changed since this
+                # transaction began; a job a request is taking up right now is
+                # locked, and skipped.
+                cr.execute(
+                    SQL(
+                        "SELECT state, date_enqueued FROM queue_job"
+                        " WHERE id = %s FOR UPDATE SKIP LOCKED",
+                        record.id,
+                    )
+                )
+                state, enqueued = cr.fetchone() or (None, None)
+                if state == "enqueued":
+                    return state if enqueued and enqueued <= stale else None
+                if state == "started" and self._g2p_liveness_lock_free(record.id):
+                    return state
+                return None
+        except OperationalError as error:
+            if error.pgcode != errorcodes.SERIALIZATION_FAILURE:
+                raise
+            return None
 
     @api.model
     def _g2p_liveness_lock_free(self, job_id):

@@ -134,21 +134,25 @@ class CommittedCase(TransactionCase):
             other(api.Environment(holder, SUPERUSER_ID, {}))
             thread = threading.Thread(target=run_job)
             thread.start()
-            for _i in range(300):
-                watch.execute(
-                    """SELECT count(*) FROM pg_stat_activity
-                        WHERE datname = current_database()
-                          AND wait_event_type = 'Lock'"""
-                )
-                if watch.fetchone()[0]:
-                    break
-                watch.rollback()
-                time.sleep(0.05)
-            else:
-                raise AssertionError("the job never waited for the other transaction")
+            self._lock_waiters(watch)
             holder.commit()  # pylint: disable=invalid-commit
         thread.join(60)
         return outcome[0]
+
+    def _lock_waiters(self, watch):
+        """The backends waiting for a lock in this database, once there are any
+        (read with the cursor ``watch``); fails after 15 s without any."""
+        for _i in range(300):
+            watch.execute(
+                """SELECT pid FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+            )
+            waiting = watch.fetchall()
+            watch.rollback()
+            if waiting:
+                return waiting
+            time.sleep(0.05)
+        raise AssertionError("no transaction waited for the other one")
 
     def _rows(self, query, *args):
         with self.db.cursor() as cr:

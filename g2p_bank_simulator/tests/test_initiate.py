@@ -250,6 +250,7 @@ class TestInitiatePayment(SimBankCase):
                 # Not the valid 1 before it (a batch's amounts are checked once each).
                 [dict(good, payment_amount=True)],
                 [dict(good, payment_amount=[1])],
+                [dict(good, payment_amount=Decimal("sNaN"))],
                 [
                     dict(good, payment_amount="1"),
                     dict(good, payment_reference_number="V-00", payment_amount="1.001"),
