@@ -17,12 +17,16 @@ The dialect is ``shared/contracts/mt940.md``. Where it leaves a choice, the writ
   in the first free `:86:` line after the beneficiary line (index 3), before the
   reason of a reversal; refuses a bank reference longer than 16 (cutting it could
   make two entries share one) and a `:20:` longer than 16 or `:25:` longer than 35;
+- folds a narrative of more than 6 lines into 6 (see ``writer._fold``) instead of
+  refusing it: the lines up to the beneficiary, the carried reference and a reversal's
+  reason stay, the other lines are joined;
 - dates `:62M:`/`:60M:` with the statement's closing date;
 - writes amounts of a 0-decimal currency with the mandatory comma (``1500,``).
 """
 
 from .text import sanitize
 from .writer import (
+    MAX_NUMBER,
     Mt940Writer,
     StatementEntry,
     StatementHeader,
@@ -30,6 +34,7 @@ from .writer import (
 )
 
 __all__ = [
+    "MAX_NUMBER",
     "Mt940Writer",
     "StatementEntry",
     "StatementHeader",

@@ -252,13 +252,13 @@ class Mt940Writer:
                 f"Entry {self.entry_count} ({entry.bank_reference}) is a reversal "
                 f"and must carry its reason as the last narrative line."
             )
+        reversal = entry.mark in REVERSAL_MARKS
         if carried_reference and not any(carried_reference in x for x in lines):
-            lines = _carry(lines, carried_reference, entry.mark in REVERSAL_MARKS)
+            lines = _carry(lines, carried_reference, reversal)
         if len(lines) > text.NARRATIVE_LINES:
-            raise ValueError(
-                f"Entry {self.entry_count} ({entry.bank_reference}) has "
-                f"{len(lines)} narrative lines; at most {text.NARRATIVE_LINES} fit."
-            )
+            # Never a failure: one entry's text would stop every later statement of
+            # its account (the entry stays unreported and comes back each time).
+            lines = _fold(lines, carried_reference, reversal)
         if not lines:
             return [text.NO_NARRATIVE]
         lines = [line or text.EMPTY_LINE for line in lines]
@@ -326,6 +326,30 @@ def _carry(lines, reference, reversal):
     else:
         head.append(reference)
     return head + tail
+
+
+def _fold(lines, reference, reversal):
+    """Fit more than 6 `:86:` lines into 6, keeping the lines the contract places.
+
+    Kept as they are: the lines up to the beneficiary line (index 3, so that it stays
+    at its index), a carried reference (whole), the reason of a reversal (last). The
+    other lines after the beneficiary are joined with spaces into the lines left,
+    cut to 65 characters (none left: a reversal with a carried reference, whose
+    free text its debit entry carries too).
+    """
+    head = lines[: BENEFICIARY_LINE + 1]
+    tail = lines[-1:] if reversal else []
+    middle = lines[len(head) : len(lines) - len(tail)]
+    # The line that carries the reference (the first, if several contain it).
+    at = next(
+        (i for i, line in enumerate(middle) if reference and reference in line), None
+    )
+    kept = [] if at is None else [middle[at]]
+    others = middle if at is None else middle[:at] + middle[at + 1 :]
+    room = text.NARRATIVE_LINES - len(head) - len(kept) - len(tail)
+    joined = " ".join(line for line in others if line)
+    folded = [text.narrative_line(joined)] if room > 0 and joined else []
+    return head + folded + kept + tail
 
 
 def write_statement(header, entries, **kwargs):
