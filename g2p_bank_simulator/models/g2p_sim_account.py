@@ -2,6 +2,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..exceptions import G2PSimBankError
+from .g2p_sim_bank import MAX_REFERENCE
+
 BALANCE_FIELDS = ("book_balance", "blocked_amount", "available_balance")
 
 
@@ -147,16 +150,35 @@ class G2PSimAccount(models.Model):
         bank = self.env["g2p.sim.bank"]
         bank._check_operator()
         amount = bank._to_amount(amount, self.currency_id)
+        reference = bank._text(reference, "reference", limit=MAX_REFERENCE)
+        limit = bank._amount_limit(self.currency_id)
+        self.env.flush_all()
+        # Conditional: a balance a statement cannot write would make every later
+        # statement of the account fail.
         self.env.cr.execute(
             SQL(
                 """UPDATE g2p_sim_account
                       SET book_balance = book_balance + %(amount)s,
                           available_balance = available_balance + %(amount)s
-                    WHERE id = %(id)s""",
+                    WHERE id = %(id)s AND book_balance + %(amount)s < %(limit)s
+                RETURNING id""",
                 amount=amount,
                 id=self.id,
+                limit=limit,
             )
         )
+        if not self.env.cr.fetchone():
+            raise G2PSimBankError(
+                "INVALID_AMOUNT",
+                self.env._(
+                    "A deposit of %(x)s would bring the balance of account %(a)s to "
+                    "%(m)s %(c)s or more, which a statement cannot carry.",
+                    x=amount,
+                    a=self.account_number,
+                    m=limit,
+                    c=self.currency_id.name,
+                ),
+            )
         entry = self.env["g2p.sim.ledger.entry"]._append(
             [
                 {

@@ -1,4 +1,5 @@
 import logging
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,15 @@ _logger = logging.getLogger(__name__)
 
 #: Longest text the services accept in a field (references have their own limits).
 MAX_TEXT = 255
+#: Longest payment (or deposit) reference: the :86: line that carries it has 65.
+MAX_REFERENCE = 64
+#: Control characters (C0, DEL, C1) and Unicode line breaks: every text of the services
+#: is one line. NUL cannot be stored by PostgreSQL, and a line break in a narrative
+#: would move the MT940 :86: lines the clients read by position.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: An MT940 amount is 15 characters, the decimal comma included (mt940/writer.py):
+#: amounts and balances stay below 10 ** (14 - the currency's decimals).
+MT940_AMOUNT_DIGITS = 14
 
 
 class G2PSimBank(models.AbstractModel):
@@ -83,13 +93,40 @@ class G2PSimBank(models.AbstractModel):
                     c=currency.name,
                 ),
             )
-        return amount
+        if amount >= self._amount_limit(currency):
+            raise G2PSimBankError(
+                "INVALID_AMOUNT",
+                self.env._(
+                    "The amount %(v)s is too large: a statement carries amounts below "
+                    "%(m)s %(c)s.",
+                    v=value,
+                    m=self._amount_limit(currency),
+                    c=currency.name,
+                ),
+            )
+        # At the currency's scale: "1.000" or 200.5 are stored and reported as 1.00
+        # and 200.50, like every other amount of the bank.
+        return amount.quantize(Decimal(1).scaleb(-places))
+
+    @api.model
+    def _amount_limit(self, currency):
+        """The first amount (and balance) of ``currency`` that an MT940 statement
+        cannot carry."""
+        return Decimal(10) ** (MT940_AMOUNT_DIGITS - currency.decimal_places)
+
+    @api.model
+    def _today(self):
+        """The bank's booking date: today in UTC, whoever calls (a caller's time zone
+        would date entries, statements and expiries differently per user)."""
+        return fields.Date.today()  # Odoo runs in UTC (odoo/__init__.py sets TZ)
 
     @api.model
     def _text(self, value, name, required=False, limit=MAX_TEXT):
         """``value`` stripped, None when empty; raise when it is not text or too long
-        (or empty when ``required``)."""
+        (or empty when ``required``), or has a control character (even at an end,
+        where stripping would hide it)."""
         if isinstance(value, str):
+            self._check_one_line(value, name)
             value = value.strip()
         if value is None or value == "":
             if required:
@@ -108,6 +145,22 @@ class G2PSimBank(models.AbstractModel):
                 ),
             )
         return value
+
+    @api.model
+    def _check_one_line(self, value, name):
+        """Refuse a text with a control character or a line break in it."""
+        found = CONTROL_CHARACTERS.search(value)
+        if found:
+            raise G2PSimBankError(
+                "INVALID_REQUEST",
+                self.env._(
+                    "The field %(f)s contains the control character %(c)s at position "
+                    "%(p)s: texts are one line of printable characters.",
+                    f=name,
+                    c=f"U+{ord(found.group()):04X}",
+                    p=found.start() + 1,
+                ),
+            )
 
     @api.model
     def _find_account(self, account_number):
@@ -215,7 +268,7 @@ class G2PSimBank(models.AbstractModel):
                 expiry_date = fields.Date.to_date(expiry_date)
             except (TypeError, ValueError):
                 expiry_date = None
-            if not isinstance(expiry_date, date) or expiry_date < fields.Date.today():
+            if not isinstance(expiry_date, date) or expiry_date < self._today():
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
                     self.env._("The expiry date must be a date that has not passed."),
@@ -226,7 +279,7 @@ class G2PSimBank(models.AbstractModel):
             if block:
                 known = self._decimals("g2p_sim_fund_block", ["amount"], block.ids)
                 if block.account_id == account and known[block.id]["amount"] == amount:
-                    return block
+                    return self._replayed_block(block)
                 raise G2PSimBankError(
                     "DUPLICATE_REFERENCE",
                     self.env._(
@@ -265,15 +318,43 @@ class G2PSimBank(models.AbstractModel):
         return block
 
     @api.model
+    def _replayed_block(self, block):
+        """``block`` for a repeated block_funds, if its money is still blocked (or was
+        paid out from it); a released or expired block blocks nothing any more, and
+        answering "success" would send the client to pay from it."""
+        expired = block.expiry_date and block.expiry_date < self._today()
+        if block.state in ("released", "expired") or expired:
+            raise G2PSimBankError(
+                "BLOCK_NOT_ACTIVE",
+                self.env._(
+                    "The fund block %(r)s was %(s)s: nothing is blocked under this "
+                    "reference any more. Block the funds with a new reference.",
+                    r=block.reference,
+                    s="expired" if expired else block.state,
+                ),
+            )
+        return block
+
+    @api.model
     def _insert_block(self, account, amount, reference, expiry_date):
         """The new block's id and reference; no id when a concurrent request has
         just created a block with the same ``reference``."""
+        if reference:
+            return self._insert_block_as(account, amount, reference, expiry_date)
+        # A client may have chosen a reference of our generated form: generated
+        # references skip those (each one was taken by one request: this ends).
+        sequence = self.env["ir.sequence"].sudo().browse(self._block_sequence_id())
+        block_id = None
+        while not block_id:
+            block_id, reference = self._insert_block_as(
+                account, amount, sequence._next(), expiry_date
+            )
+        return block_id, reference
+
+    @api.model
+    def _insert_block_as(self, account, amount, reference, expiry_date):
         # Money goes to the database as Decimal, not through the ORM's float fields.
         now = fields.Datetime.now()
-        if not reference:
-            reference = (
-                self.env["ir.sequence"].sudo().browse(self._block_sequence_id())._next()
-            )
         self.env.cr.execute(
             SQL(
                 """INSERT INTO g2p_sim_fund_block
@@ -429,7 +510,7 @@ class G2PSimBank(models.AbstractModel):
             self.env["g2p.sim.fund.block"]
             .sudo()
             .search(
-                [("state", "=", "active"), ("expiry_date", "<", fields.Date.today())],
+                [("state", "=", "active"), ("expiry_date", "<", self._today())],
                 order="id",
             )
         )

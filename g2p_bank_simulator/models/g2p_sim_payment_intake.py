@@ -11,7 +11,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..exceptions import G2PSimBankError
-from .g2p_sim_bank import MAX_TEXT
+from .g2p_sim_bank import MAX_REFERENCE, MAX_TEXT
 from .g2p_sim_payment import ACCOUNT_TYPES
 
 PAYMENT_REQUIRED = (
@@ -40,7 +40,8 @@ PAYMENT_TEXT = (
     "narrative_6",
     "payment_date",
 )
-#: Columns of g2p_sim_payment written by initiate_payment, in insert order.
+#: Columns of g2p_sim_payment written by initiate_payment, in insert order (the
+#: texts, from payment_reference_number on, are what a replay compares).
 PAYMENT_COLUMNS = (
     "batch_id",
     "account_id",
@@ -49,7 +50,8 @@ PAYMENT_COLUMNS = (
     *(name for name in PAYMENT_REQUIRED if name != "payment_amount"),
     *PAYMENT_TEXT,
 )
-MAX_REFERENCE = 64
+#: The stored texts of a payment a replay must repeat (the reference first).
+REPLAY_TEXT = PAYMENT_COLUMNS[4:]
 #: The kinds of raw amount whose check is remembered within a request.
 AMOUNT_KINDS = (str, int, Decimal)
 #: (name, required, longest) of each text field of a payment request.
@@ -101,7 +103,9 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 value = raw.get(name)
                 # The usual case inline (a request of 10,000 payments has 220,000 of
                 # these fields); anything else gets _text's checks and messages.
-                if type(value) is str and len(value) <= limit:
+                # isprintable() is False for every control character (and for some
+                # harmless ones, such as a no-break space, that _text accepts).
+                if type(value) is str and len(value) <= limit and value.isprintable():
                     value = value.strip()
                     if value:
                         payment[name] = value
@@ -112,7 +116,16 @@ class G2PSimPaymentIntake(models.AbstractModel):
                     and not isinstance(value, bool)
                 ):
                     value = str(value)  # e.g. a phone number sent as a number
-                payment[name] = text(value, name, required, limit)
+                try:
+                    payment[name] = text(value, name, required, limit)
+                except G2PSimBankError as error:
+                    # Which of 10,000 payments: its position in the request.
+                    raise G2PSimBankError(
+                        error.code,
+                        self.env._(
+                            "Payment request %(i)s: %(e)s", i=index, e=error.args[0]
+                        ),
+                    ) from None
             if payment["beneficiary_account_type"] not in types:
                 raise G2PSimBankError(
                     "INVALID_REQUEST",
@@ -173,44 +186,92 @@ class G2PSimPaymentIntake(models.AbstractModel):
 
     @api.model
     def _replayed_batch(self, payments):
-        """The batch of an exact replay, None when all references are new; or raise."""
+        """The batch of an exact replay, None when all references are new; or raise.
+
+        A replay is the same request: the same references, all of one earlier batch
+        and all of it, each with the same content in every field the bank stores.
+        One query for the whole request; the comparison is in memory."""
         cr = self.env.cr
         self.env.flush_all()
         cr.execute(
             SQL(
-                """SELECT payment_reference_number, batch_id, payment_amount::text,
-                          remitting_account, beneficiary_account
-                     FROM g2p_sim_payment WHERE payment_reference_number = ANY(%s)""",
+                """SELECT p.batch_id, b.name, b.payment_count, p.payment_amount::text,
+                          %s
+                     FROM g2p_sim_payment p
+                     JOIN g2p_sim_payment_batch b ON b.id = p.batch_id
+                    WHERE p.payment_reference_number = ANY(%s)""",
+                SQL(", ").join(SQL("p.%s", SQL.identifier(n)) for n in REPLAY_TEXT),
                 [p["payment_reference_number"] for p in payments],
             )
         )
-        known = {row[0]: row[1:] for row in cr.fetchall()}
+        # reference -> (batch id, batch name, batch size, amount, *texts)
+        known = {row[4]: row for row in cr.fetchall()}
         if not known:
             return None
-        mismatched = [
-            p["payment_reference_number"]
-            for p in payments
-            if p["payment_reference_number"] not in known
-            or known[p["payment_reference_number"]][2:]
-            != (p["remitting_account"], p["beneficiary_account"])
-            or not self._same_amount(
-                p["payment_amount"], known[p["payment_reference_number"]][1]
-            )
-        ]
-        batch_ids = {row[0] for row in known.values()}
-        if mismatched or len(known) != len(payments) or len(batch_ids) != 1:
+        problem = self._replay_problem(payments, known)
+        if problem:
             refs = sorted(known)
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",
                 self.env._(
                     "%(n)s payment reference(s) are already known and the request is "
-                    "not an exact replay of one earlier request; nothing was recorded. "
-                    "Known references: %(r)s",
+                    "not an exact replay of one earlier request (%(p)s); nothing was "
+                    "recorded. Known references: %(r)s",
                     n=len(refs),
+                    p=problem,
                     r=", ".join(refs[:10]) + (" ..." if len(refs) > 10 else ""),
                 ),
             )
-        return self.env["g2p.sim.payment.batch"].sudo().browse(batch_ids.pop())
+        return (
+            self.env["g2p.sim.payment.batch"]
+            .sudo()
+            .browse(known[payments[0]["payment_reference_number"]][0])
+        )
+
+    @api.model
+    def _replay_problem(self, payments, known):
+        """Why ``payments`` is not a replay of the recorded ``known`` rows, or None."""
+        new = [p["payment_reference_number"] for p in payments]
+        new = [ref for ref in new if ref not in known]
+        if new:
+            return self.env._(
+                "%(n)s reference(s) are new, e.g. %(r)s", n=len(new), r=new[0]
+            )
+        batches = {row[1] for row in known.values()}
+        if len(batches) > 1:
+            return self.env._(
+                "the references were recorded in %(n)s batches: %(b)s",
+                n=len(batches),
+                b=", ".join(sorted(batches)),
+            )
+        _id, name, size = next(iter(known.values()))[:3]
+        if size != len(payments):
+            return self.env._(
+                "batch %(b)s has %(s)s payments, the request %(n)s",
+                b=name,
+                s=size,
+                n=len(payments),
+            )
+        for p in payments:
+            row = known[p["payment_reference_number"]]
+            if not self._same_amount(p["payment_amount"], row[3]):
+                return self._differs(p, "payment_amount", row[3])
+            if tuple(p.get(n) for n in REPLAY_TEXT) != row[4:]:
+                for name, recorded in zip(REPLAY_TEXT, row[4:], strict=True):
+                    if p.get(name) != recorded:
+                        return self._differs(p, name, recorded)
+        return None
+
+    @api.model
+    def _differs(self, payment, name, recorded):
+        sent = payment.get(name)
+        return self.env._(
+            "payment %(r)s has %(f)s %(s)s, recorded as %(k)s",
+            r=payment["payment_reference_number"],
+            f=name,
+            s="(empty)" if sent is None else repr(sent),
+            k="(empty)" if recorded is None else repr(recorded),
+        )
 
     @api.model
     def _same_amount(self, raw, recorded):
@@ -252,7 +313,7 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 ]
             )
         }
-        today = fields.Date.today()
+        today = self.env["g2p.sim.bank"]._today()
         to_amount = self.env["g2p.sim.bank"]._to_amount
         # Each account and block is checked once, for the first payment that names
         # it: a request of 10,000 payments names one account and one block or a few.

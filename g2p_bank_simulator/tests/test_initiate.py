@@ -58,13 +58,13 @@ class TestInitiatePayment(SimBankCase):
 
     def test_texts_are_recorded_exactly(self):
         """Payments are written with COPY: its separators and escapes in a text are
-        data, not format."""
+        data, not format. (Control characters, tabs and line breaks are refused.)"""
         texts = {
-            "beneficiary_name": "Tab\there, back\\slash \\N",
-            "narrative_1": "line\nbreak\r\nend",
+            "beneficiary_name": "Comma, back\\slash \\N",
+            "narrative_1": "\\.",  # \. alone on a line ends COPY's data
             "narrative_2": "\\t not a tab",
             "narrative_3": 'He said "pay", then, left "',
-            "narrative_4": "first\n\\.\nlast",  # \. alone on a line ends COPY's data
+            "narrative_4": "\\r\\n not a line break",
             "narrative_6": "naïve ✓ 日本",
         }
         payment = self._payment("P-TEXT", "1.00", self.block)
@@ -280,3 +280,76 @@ class TestInitiatePayment(SimBankCase):
                         else [self._payment("V-OK", 1, self.block), *request],
                     )
         self.assertInvariants()
+
+    def test_control_characters_are_refused(self):
+        """NUL broke the COPY; line breaks moved the statement's :86: lines."""
+        good = self._payment("CC-0", 1, self.block)
+        fields_ = (
+            "payment_reference_number",
+            "remitting_account",
+            "funds_blocked_reference_number",
+            "beneficiary_account",
+            "beneficiary_name",
+            "beneficiary_phone_no",
+            "narrative_1",
+            "narrative_6",
+            "payment_date",
+        )
+        for name in fields_:
+            for bad in ("a\x00b", "a\nb\nc", "a\r\nb", "a\tb", "a\n", "\x7f"):
+                with self.subTest(field=name, text=repr(bad)):
+                    error = self.assertBankError(
+                        "INVALID_REQUEST",
+                        self.bank.initiate_payment,
+                        [good, {**good, "payment_reference_number": "CC-1", name: bad}],
+                    )
+                    self.assertIn(name, str(error))
+                    self.assertIn("Payment request 2", str(error))
+        # Printable Unicode passes (the fast path leaves it to _text's rule).
+        with trap_jobs():
+            batch = self.bank.initiate_payment(
+                [dict(good, beneficiary_name="Am\u00eena\u00a0W\u200dx")]
+            )
+        self.assertEqual(batch.payment_ids.beneficiary_name, "Am\u00eena\u00a0W\u200dx")
+
+    def test_replay_must_repeat_the_whole_request(self):
+        """Same references with other content, or a part of the batch: refused."""
+        other_block = self.bank.block_funds("T-PROG-1", "EUR", "100.00")
+        payments = [
+            self._payment("RP-5", "10.00", self.block, "T-BEN-5"),
+            self._payment("RP-6", "20.00", self.block, "T-BEN-6", narrative_5="N5"),
+        ]
+        with trap_jobs():
+            batch = self.bank.initiate_payment(payments)
+        changes = {
+            "beneficiary_name": "Someone else",
+            "narrative_1": "Another narrative",
+            "narrative_5": None,
+            "beneficiary_phone_no": "+254 700",
+            "funds_blocked_reference_number": other_block.reference,
+            "beneficiary_account_type": "MOBILE_WALLET",
+            "payment_date": "2026-11-23",
+        }
+        for name, value in changes.items():
+            with self.subTest(field=name):
+                changed = [payments[0], dict(payments[1], **{name: value})]
+                error = self.assertBankError(
+                    "DUPLICATE_REFERENCE", self.bank.initiate_payment, changed
+                )
+                self.assertIn(f"payment RP-6 has {name}", str(error))
+        error = self.assertBankError(
+            "DUPLICATE_REFERENCE", self.bank.initiate_payment, payments[:1]
+        )
+        self.assertIn(f"batch {batch.name} has 2 payments, the request 1", str(error))
+        # Texts are compared as recorded: stripped, empty as absent, numbers as text.
+        with trap_jobs() as trap:
+            self.assertEqual(
+                self.bank.initiate_payment(
+                    [
+                        dict(payments[0], beneficiary_name=" Name T-BEN-5 "),
+                        dict(payments[1], narrative_6="  ", payment_amount=20),
+                    ]
+                ),
+                batch,
+            )
+            trap.assert_jobs_count(0)
