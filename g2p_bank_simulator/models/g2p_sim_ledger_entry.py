@@ -115,7 +115,7 @@ class G2PSimLedgerEntry(models.Model):
         block_reference, narrative, reason, payment_id, value_date. Runs as superuser on
         purpose: the ledger has no create right for anyone (append-only).
         """
-        today = fields.Date.context_today(self)
+        today = self.env["g2p.sim.bank"]._today()  # UTC, whoever writes
         uid = self.env.uid
         values = [
             (

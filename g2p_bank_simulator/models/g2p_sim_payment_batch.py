@@ -199,7 +199,7 @@ class G2PSimPaymentBatch(models.Model):
         """One D per payment and an RD per failed payment on the remitting account, one
         C per successful payment on the credited account."""
         cr = self.env.cr
-        today = fields.Date.context_today(self)
+        today = self.env["g2p.sim.bank"]._today()  # UTC, whoever writes
         columns = SQL(
             """account_id, currency_id, mark, is_reversal, amount, signed_amount,
                customer_reference, bank_reference, block_reference, narrative, reason,

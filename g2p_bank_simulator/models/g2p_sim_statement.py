@@ -43,7 +43,12 @@ class G2PSimStatement(models.Model):
         "g2p.sim.account", required=True, readonly=True, index=True, ondelete="restrict"
     )
     currency_id = fields.Many2one(related="account_id.currency_id", store=True)
-    number = fields.Integer(string="Statement number", readonly=True)
+    number = fields.Integer(
+        string="Statement number",
+        readonly=True,
+        help="Counts the account's statements. MT940 :28C: has 5 digits: it carries "
+        "this number modulo 99999 (after 99999 comes 1).",
+    )
     sequence_count = fields.Integer(string="Messages", readonly=True)
     date_from = fields.Date(string="From", readonly=True)
     date_to = fields.Date(string="To", readonly=True)
@@ -148,28 +153,30 @@ class G2PSimStatement(models.Model):
         )
 
     def _previous_closing(self):
-        """Number and closing balance of the account's last generated statement."""
+        """Number, closing balance and closing date of the account's last generated
+        statement (0, 0, None before the first)."""
         cr = self.env.cr
         cr.execute(
             SQL(
-                """SELECT number, closing_balance::text FROM g2p_sim_statement
+                """SELECT number, closing_balance::text, date_to FROM g2p_sim_statement
                     WHERE account_id = %s AND state = 'done'
                     ORDER BY number DESC LIMIT 1""",
                 self.account_id.id,
             )
         )
         row = cr.fetchone()
-        return (row[0], Decimal(row[1])) if row else (0, Decimal(0))
+        return (row[0], Decimal(row[1]), row[2]) if row else (0, Decimal(0), None)
 
     def _generate(self):
         from ..mt940 import (
+            MAX_NUMBER,
             Mt940Writer,
             StatementHeader,
         )
 
         cr = self.env.cr
         account = self.account_id
-        previous_number, opening = self._previous_closing()
+        previous_number, opening, previous_date = self._previous_closing()
         cr.execute(
             SQL(
                 """UPDATE g2p_sim_ledger_entry SET statement_id = %s
@@ -188,7 +195,13 @@ class G2PSimStatement(models.Model):
             )
         )
         date_from, count = cr.fetchone()
-        today = fields.Date.context_today(self)
+        # The bank's date (UTC), not the job user's; the statement opens where the
+        # previous one closed, and never closes before it opens (a previous statement
+        # dated in a time zone ahead of UTC, before the bank booked in UTC).
+        opening_date = previous_date or date_from
+        today = self.env["g2p.sim.bank"]._today()
+        if opening_date and opening_date > today:
+            today = opening_date
         cr.execute(
             SQL(
                 "SELECT available_balance::text FROM g2p_sim_account WHERE id = %s",
@@ -196,14 +209,17 @@ class G2PSimStatement(models.Model):
             )
         )
         available = Decimal(cr.fetchone()[0])
+        number = previous_number + 1
         header = StatementHeader(
             reference=self.name,
             account=account.account_number,
-            number=previous_number + 1,
+            # :28C: has 5 digits: after 99999 the written number starts again at 1
+            # (``number`` keeps counting, so the last statement is still the highest).
+            number=(number - 1) % MAX_NUMBER + 1,
             currency=account.currency_id.name,
             decimals=account.currency_id.decimal_places,
             opening_balance=opening,
-            opening_date=date_from or today,
+            opening_date=opening_date or today,
             closing_date=today,
             available_balance=available,
             available_date=today,
@@ -231,7 +247,7 @@ class G2PSimStatement(models.Model):
             .sudo()
             .create(
                 {
-                    "name": f"{account.account_number}-{header.number}.mt940",
+                    "name": f"{account.account_number}-{number}.mt940",
                     "raw": raw,
                     # Not text/* (nor octet-stream, which Odoo replaces by the type
                     # it guesses, text/plain): Odoo would build a full-text index of
@@ -245,7 +261,7 @@ class G2PSimStatement(models.Model):
         self.write(
             {
                 "state": "done",
-                "number": header.number,
+                "number": number,
                 "sequence_count": writer.message_count,
                 "date_from": date_from or today,
                 "date_to": header.closing_date,
@@ -331,15 +347,14 @@ class G2PSimStatement(models.Model):
         try:
             response = requests.post(url, files=files, timeout=PUSH_TIMEOUT)
         except requests.RequestException as error:
-            raise RetryableJobError(
-                self.env._("Upload to %(u)s failed: %(e)s", u=url, e=error), seconds=30
-            ) from error
+            return self._push_again(
+                self.env._("Upload to %(u)s failed: %(e)s", u=url, e=error)
+            )
         if response.status_code >= 500 or response.status_code == 429:
-            raise RetryableJobError(
+            return self._push_again(
                 self.env._(
                     "Upload to %(u)s answered %(c)s.", u=url, c=response.status_code
-                ),
-                seconds=30,
+                )
             )
         if response.status_code >= 400:
             self.write(
@@ -362,3 +377,19 @@ class G2PSimStatement(models.Model):
             }
         )
         return self.env._("Statement %(s)s pushed to %(u)s.", s=self.name, u=url)
+
+    def _push_again(self, error):
+        """Have queue_job retry the push; on its last try, record the failure instead:
+        a failed job rolls back what it wrote, and the statement would stay
+        "Pending" for ever."""
+        if not self._last_try():
+            raise RetryableJobError(error, seconds=30)
+        self.write({"push_state": "failed", "push_error": error})
+        return error
+
+    def _last_try(self):
+        """Whether the job running this fails if it asks for a retry now."""
+        uuid = self.env.context.get("job_uuid")
+        job = uuid and self.env["queue.job"].sudo().search([("uuid", "=", uuid)])
+        # The stored retry count does not include the running try yet.
+        return bool(job and job.max_retries and job.retry + 1 >= job.max_retries)

@@ -1,6 +1,10 @@
 import threading
+from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from odoo import fields
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -116,6 +120,77 @@ class TestStatement(SimBankCase):
         statement = self._generate()
         self.assertEqual(self.bank.get_statement(statement.name), statement)
 
+    def test_entry_needing_seven_lines_does_not_stop_the_statements(self):
+        """A long reference with narratives 5 and 6, paid and reversed: the
+        statement folds the narrative instead of failing for ever."""
+        reference = "G2P-PAY-2026-11-000000123"
+        self._pay(
+            self._payment(
+                reference,
+                "10.00",
+                self.block,
+                "T-BEN-CLOSED",
+                narrative_5="N5",
+                narrative_6="N6",
+            )
+        )
+        statement = self._generate()
+        self.assertEqual(statement.state, "done", statement.error)
+        self.assertEqual(statement.entry_count, 3)
+        lines = statement.mt940_text.split("\r\n")
+        narratives = [i for i, line in enumerate(lines) if line.startswith(":86:")]
+        debit, reversal = (lines[i : i + 6] for i in narratives[1:])
+        self.assertEqual(debit[3:], ["BEN-T-BEN-CLOSED", "N5 N6", reference])
+        self.assertEqual(
+            reversal[3:], ["BEN-T-BEN-CLOSED", reference, "ACCOUNT.CLOSED"]
+        )
+
+    def test_dates_are_the_banks_whoever_calls(self):
+        """UTC, not the caller's time zone (-11 and +14: one of them is another day
+        than UTC at any hour)."""
+        today = fields.Date.today()
+        for tz in ("Pacific/Pago_Pago", "Pacific/Kiritimati"):
+            entry = self.program.with_context(tz=tz).deposit(1, tz[8:12])
+            self.assertEqual((entry.value_date, entry.entry_date), (today, today), tz)
+        self._pay(self._payment("TZ-1", "1.00", self.block, "T-BEN-1"))
+        entries = self.env["g2p.sim.ledger.entry"].search(
+            [("customer_reference", "=", "TZ-1")]
+        )
+        self.assertEqual(set(entries.mapped("value_date")), {today})
+        first = self._generate()
+        self.assertEqual(first.date_to, today)
+        # The next statement opens on the previous one's closing date, not on the
+        # value date of its first entry; it closes on the bank's date too.
+        first.date_to = today - timedelta(days=3)
+        self.program.deposit(1)
+        with trap_jobs() as trap:
+            second = self.bank.with_context(tz="Pacific/Kiritimati").generate_statement(
+                "T-PROG-1"
+            )
+            trap.perform_enqueued_jobs()
+        self.assertEqual(second.date_to, today)
+        opening = (today - timedelta(days=3)).strftime("%y%m%d")
+        closing = today.strftime("%y%m%d")
+        self.assertIn(f":60F:C{opening}EUR", second.mt940_text)
+        self.assertIn(f":62F:C{closing}EUR", second.mt940_text)
+        # Closed in a time zone ahead of UTC before the fix: never closes before.
+        second.date_to = today + timedelta(days=1)
+        third = self._generate()
+        self.assertEqual(third.date_to, today + timedelta(days=1))
+
+    def test_statement_number_wraps_after_99999(self):
+        """:28C: has 5 digits: the statement after 99999 is 1, not a failure."""
+        first = self._generate()
+        self.env.cr.execute(
+            SQL("UPDATE g2p_sim_statement SET number = 99999 WHERE id = %s", first.id)
+        )
+        first.invalidate_recordset()
+        wrapped = self._generate()
+        self.assertEqual(wrapped.state, "done", wrapped.error)
+        self.assertEqual(wrapped.number, 100000)
+        self.assertIn(":28C:1/1\r\n", wrapped.mt940_text)
+        self.assertEqual(self._generate().number, 100001)
+
 
 class _Receiver(BaseHTTPRequestHandler):
     answers = []
@@ -211,3 +286,18 @@ class TestStatementPush(SimBankCase):
         )
         with self.assertRaises(RetryableJobError):
             statement._job_push()
+
+    def test_push_failed_when_its_retries_run_out(self):
+        """The statement says "failed", not "Pending" for ever."""
+        statement = self._generate_and_trap_push()
+        _Receiver.answers = [503, 503]
+        job = statement.with_delay(max_retries=2)._job_push()
+        with self.assertRaises(RetryableJobError):
+            job.perform()
+        self.assertEqual(statement.push_state, "pending")
+        job.retry = 1
+        job.store()
+        self.assertIn("503", job.perform())
+        self.assertEqual(statement.push_state, "failed")
+        self.assertIn("503", statement.push_error)
+        self.assertEqual(len(_Receiver.received), 2)
