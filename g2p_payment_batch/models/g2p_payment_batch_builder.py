@@ -38,7 +38,6 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             )
         created = self.env["g2p.payment"].create(payments)
         excluded = self.env["g2p.payment.exclusion"].create(exclusions)
-        batch._refresh_totals()
         return created, excluded
 
     @api.model
