@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 PAYMENT_STATES = [
@@ -15,6 +15,10 @@ ACCOUNT_TYPES = {
     "mobile_wallet": "MOBILE_WALLET",
     "email_wallet": "EMAIL_WALLET",
 }
+#: What officers may set on a payment (in a draft batch). Everything else (the
+#: reference, the account snapshot, the state and the outcome) is set by the batch's
+#: steps only, which write it in SQL or with the context key ``g2p_transition``.
+USER_FIELDS = frozenset({"batch_id", "registrant_id", "amount"})
 
 
 class G2PPayment(models.Model):
@@ -116,6 +120,9 @@ class G2PPayment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.context.get("g2p_transition"):
+            for vals in vals_list:
+                self._check_user_fields(vals)
         missing = [vals for vals in vals_list if not vals.get("name")]
         for vals, reference in zip(
             missing, self._next_references(len(missing)), strict=True
@@ -125,13 +132,83 @@ class G2PPayment(models.Model):
             {vals["batch_id"] for vals in vals_list if vals.get("batch_id")}
         )
         batches._check_draft(_("add payments"))
-        return super().create(vals_list)
+        self._check_once_per_batch(
+            [(vals.get("batch_id"), vals.get("registrant_id")) for vals in vals_list]
+        )
+        payments = super().create(vals_list)
+        batches._refresh_totals()
+        return payments
 
     def write(self, vals):
-        if vals.keys() & {"amount", "registrant_id", "batch_id"}:
-            self.batch_id._check_draft(_("change payments"))
-        return super().write(vals)
+        if not self.env.context.get("g2p_transition"):
+            self._check_user_fields(vals)
+        batches = self.batch_id
+        if vals.keys() & USER_FIELDS:
+            batches._check_draft(_("change payments"))
+            if vals.get("batch_id"):
+                batches.browse(vals["batch_id"])._check_draft(_("add payments"))
+        if vals.keys() & {"batch_id", "registrant_id"}:
+            self._check_once_per_batch(
+                [
+                    (
+                        vals.get("batch_id", p.batch_id.id),
+                        vals.get("registrant_id", p.registrant_id.id),
+                    )
+                    for p in self
+                ]
+            )
+        result = super().write(vals)
+        if vals.keys() & {"amount", "batch_id"}:
+            (batches | self.batch_id)._refresh_totals()
+        return result
 
     def unlink(self):
-        self.batch_id._check_draft(_("remove payments"))
-        return super().unlink()
+        batches = self.batch_id
+        batches._check_draft(_("remove payments"))
+        result = super().unlink()
+        batches._refresh_totals()
+        return result
+
+    # ------------------------------------------------------------------ helpers
+    def _check_user_fields(self, vals):
+        """Refuse values of the fields that only the batch's steps set."""
+        owned = vals.keys() - USER_FIELDS
+        if owned:
+            raise UserError(
+                _(
+                    "%(p)s: %(f)s is set by the batch's steps, not by hand.",
+                    p=", ".join(self.mapped("name")) or _("A new payment"),
+                    f=", ".join(sorted(owned)),
+                )
+            )
+
+    def _check_once_per_batch(self, pairs):
+        """A registrant is paid at most once per batch: refuse ``pairs``
+        ``(batch id, registrant id)`` about to exist when one is already in its
+        batch (other than ``self``) or appears twice."""
+        pairs = [(b, r) for b, r in pairs if b and r]
+        if not pairs:
+            return
+        existing = self.search_fetch(
+            [
+                ("batch_id", "in", list({b for b, _r in pairs})),
+                ("registrant_id", "in", list({r for _b, r in pairs})),
+                ("id", "not in", self.ids),
+            ],
+            ["batch_id", "registrant_id"],
+        )
+        seen = {(p.batch_id.id, p.registrant_id.id) for p in existing}
+        for pair in pairs:
+            if pair in seen:
+                batch = self.env["g2p.payment.batch"].browse(pair[0])
+                registrant = self.env["res.partner"].browse(pair[1])
+                raise ValidationError(
+                    _(
+                        "%(r)s (%(f)s) is already in the batch %(b)s: a registrant is "
+                        "paid at most once per batch.",
+                        r=registrant.display_name,
+                        f=registrant.g2p_functional_id or "-",
+                        b=batch.name,
+                    )
+                )
+            seen.add(pair)

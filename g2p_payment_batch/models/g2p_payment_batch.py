@@ -2,7 +2,9 @@ from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_amount
+from odoo.tools import SQL
+
+from .g2p_bank_connector import G2PBankConnectorError
 
 BATCH_STATES = [
     ("draft", "Draft"),
@@ -28,6 +30,32 @@ DRAFT_FIELDS = {
     "narrative",
     "max_bank_batch_size",
 }
+#: Fields set by the batch's steps only (the context key ``g2p_transition``): its
+#: state, block, counts and totals, errors and attempts, and what it is linked to.
+PROCESS_FIELDS = frozenset(
+    {
+        "name",
+        "state",
+        "auto_continue",
+        "block_reference",
+        "statement_request_ref",
+        "statement_attempts",
+        "step_error",
+        "step_job_id",
+        "reissued_from_id",
+        "statement_ids",
+        "exclusion_ids",
+        "error_ids",
+        "payment_count",
+        "amount_total",
+        "issued_count",
+        "sent_count",
+        "paid_count",
+        "amount_paid",
+        "failed_count",
+        "amount_failed",
+    }
+)
 CANCELLABLE = ("draft", "confirmed", "funds_checked", "funds_blocked")
 RUNNING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
 
@@ -71,7 +99,12 @@ class G2PPaymentBatch(models.Model):
         help="Payments are sent to the bank in calls of at most this many.",
     )
     state = fields.Selection(
-        BATCH_STATES, required=True, default="draft", readonly=True, tracking=True
+        BATCH_STATES,
+        required=True,
+        default="draft",
+        readonly=True,
+        copy=False,
+        tracking=True,
     )
     auto_continue = fields.Boolean(readonly=True, copy=False)
     block_reference = fields.Char(readonly=True, copy=False, tracking=True)
@@ -98,6 +131,7 @@ class G2PPaymentBatch(models.Model):
         "statement_id",
         string="Statements",
         readonly=True,
+        copy=False,
     )
     # Totals by payment state: stored, refreshed set-based by _refresh_totals().
     payment_count = fields.Integer(readonly=True, copy=False)
@@ -152,7 +186,7 @@ class G2PPaymentBatch(models.Model):
     def _compute_progress(self):
         for batch in self:
             total = batch.payment_count or 1
-            if batch.state in ("draft", "confirmed", "funds_checked", "funds_blocked"):
+            if batch.state in CANCELLABLE + ("cancelled",):
                 done = 0
             elif batch.state == "sending":
                 done = total - batch.issued_count
@@ -165,15 +199,13 @@ class G2PPaymentBatch(models.Model):
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
-            vals.pop("state", None)
+            if not self.env.context.get("g2p_transition"):
+                self._check_process_fields(vals.keys() - {"name"})
         return super().create(vals_list)
 
     def write(self, vals):
         if not self.env.context.get("g2p_transition"):
-            if "state" in vals:
-                raise UserError(
-                    _("The state of a batch changes only through its steps.")
-                )
+            self._check_process_fields(vals.keys())
             if DRAFT_FIELDS & vals.keys():
                 self._check_draft(_("change the batch's details"))
         return super().write(vals)
@@ -205,11 +237,10 @@ class G2PPaymentBatch(models.Model):
             batch._transition(
                 "confirmed",
                 _(
-                    "Confirmed: %(n)s payments, %(amount)s %(cur)s; account "
-                    "snapshots taken; %(x)s excluded.",
-                    n=batch.payment_count,
-                    amount=batch._total(),
-                    cur=batch.currency_id.name,
+                    "Confirmed: %(n)s, %(amount)s; account snapshots taken; %(x)s "
+                    "excluded.",
+                    n=batch._payments_label(batch.payment_count),
+                    amount=batch._money(batch._total()),
                     x=excluded,
                 ),
             )
@@ -218,6 +249,7 @@ class G2PPaymentBatch(models.Model):
     def action_run(self):
         """Run every remaining step, one job after the other."""
         for batch in self:
+            batch._check_expected_state()
             batch.with_context(g2p_transition=True).auto_continue = True
             self.env["g2p.payment.batch.runner"]._enqueue_step(batch)
         return True
@@ -225,6 +257,7 @@ class G2PPaymentBatch(models.Model):
     def action_step(self):
         """Run the next step only (also the Retry of a failed step)."""
         for batch in self:
+            batch._check_expected_state()
             self.env["g2p.payment.batch.runner"]._enqueue_step(batch)
         return True
 
@@ -238,12 +271,7 @@ class G2PPaymentBatch(models.Model):
                         b=batch.name,
                     )
                 )
-            message = _("Cancelled.")
-            if batch.block_reference:
-                batch.connector_id.release_block(batch.block_reference)
-                message = _(
-                    "Cancelled; fund block %(r)s released.", r=batch.block_reference
-                )
+            message = batch._release_block()
             batch._set_payment_state("cancelled")
             batch._transition("cancelled", message)
         return True
@@ -251,6 +279,7 @@ class G2PPaymentBatch(models.Model):
     def action_reissue_failed(self):
         """A new draft batch with the failed payments (to their current accounts)."""
         self.ensure_one()
+        self._lock(touch=True)
         failed = self.payment_ids.filtered(lambda p: p.state == "failed")
         if not failed:
             raise UserError(_("The batch %(b)s has no failed payment.", b=self.name))
@@ -265,7 +294,10 @@ class G2PPaymentBatch(models.Model):
                     n=previous.name,
                 )
             )
-        batch = self.copy({"reissued_from_id": self.id})
+        batch = self.with_context(g2p_transition=True).copy(
+            {"reissued_from_id": self.id}
+        )
+        batch = batch.with_context(g2p_transition=False)
         self.env["g2p.payment.batch.builder"]._add_payments(
             batch, [(p.registrant_id, p.amount) for p in failed]
         )
@@ -321,6 +353,60 @@ class G2PPaymentBatch(models.Model):
                 )
             )
 
+    def _check_process_fields(self, names):
+        owned = PROCESS_FIELDS & names
+        if owned:
+            raise UserError(
+                _(
+                    "%(b)s: %(f)s changes only through the batch's steps.",
+                    b=", ".join(self.mapped("name")) or _("A new batch"),
+                    f=", ".join(sorted(owned)),
+                )
+            )
+
+    def _check_expected_state(self):
+        """The step buttons pass the state they were shown for: a double click, or a
+        request retried after another one moved the batch on, runs nothing more."""
+        expected = self.env.context.get("g2p_expected_state")
+        if expected and self.state != expected:
+            raise UserError(
+                _(
+                    "The batch %(b)s is now %(s)s (it was %(e)s when you clicked): "
+                    "reload it and choose again.",
+                    b=self.name,
+                    s=self._state_label(),
+                    e=dict(BATCH_STATES).get(expected, expected),
+                )
+            )
+
+    def _release_block(self):
+        """Release the batch's fund block, if it may have one; the chatter message.
+
+        The block step sends the batch's name as the block's reference: when that
+        call got no answer, the block may exist at the bank under the name although
+        ``block_reference`` is empty, so it is released by name. A block the bank
+        no longer holds (released, expired, consumed, unknown) is no reason to keep
+        the batch: it is cancelled all the same, and the chatter says so."""
+        job = self.sudo().step_job_id
+        attempted = self.state == "funds_blocked" or (
+            self.state == "funds_checked" and job.method_name == "_job_block_funds"
+        )
+        reference = self.block_reference or (attempted and self.name)
+        if not reference:
+            return _("Cancelled.")
+        try:
+            self.connector_id.release_block(reference)
+        except G2PBankConnectorError as error:
+            if error.code not in ("BLOCK_NOT_ACTIVE", "BLOCK_NOT_FOUND"):
+                raise
+            return _(
+                "Cancelled; nothing to release at the bank for the fund block "
+                "%(r)s: %(e)s",
+                r=reference,
+                e=error.args[0],
+            )
+        return _("Cancelled; fund block %(r)s released.", r=reference)
+
     def _transition(self, state, message):
         self.ensure_one()
         self.with_context(g2p_transition=True).write({"state": state})
@@ -358,9 +444,8 @@ class G2PPaymentBatch(models.Model):
                      FROM (SELECT id FROM g2p_payment_batch WHERE id = ANY(%s)) x
                      LEFT JOIN (
                           SELECT batch_id,
-                                 count(*) FILTER (WHERE state != 'cancelled') AS total,
-                                 sum(amount) FILTER (WHERE state != 'cancelled')
-                                     AS amount_total,
+                                 count(*) AS total,
+                                 sum(amount) AS amount_total,
                                  count(*) FILTER (WHERE state = 'issued') AS issued,
                                  count(*) FILTER (WHERE state = 'sent') AS sent,
                                  count(*) FILTER (WHERE state = 'paid') AS paid,
@@ -396,20 +481,41 @@ class G2PPaymentBatch(models.Model):
         self._refresh_totals()
 
     def _money(self, amount):
-        return format_amount(self.env, amount, self.currency_id)
+        """``amount`` with the currency's code (officers read KES, not KSh)."""
+        places = self.currency_id.decimal_places
+        return f"{Decimal(str(amount)):,.{places}f} {self.currency_id.name}"
+
+    def _payments_label(self, count):
+        """ "1 payment", "2 payments"."""
+        if count == 1:
+            return _("1 payment")
+        return _("%(n)s payments", n=count)
 
     def _state_label(self):
         return dict(BATCH_STATES)[self.state]
 
-    def _lock(self):
-        """Lock the batch row (two jobs of one batch never overlap); fresh state."""
+    def _lock(self, touch=False):
+        """Lock the batch row (two jobs of one batch never overlap); fresh state.
+
+        With ``touch`` the row is also updated (its write date): a concurrent
+        request that read the batch before this one committed cannot lock it and
+        fails to serialise, so Odoo runs it again and it sees what this one did
+        (a lock alone would let it go on with its older snapshot)."""
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
+        if touch:
+            query = SQL(
+                """UPDATE g2p_payment_batch
+                      SET write_date = now() at time zone 'UTC', write_uid = %s
+                    WHERE id = %s""",
+                self.env.uid,
+                self.id,
+            )
+        else:
+            query = SQL(
                 "SELECT id FROM g2p_payment_batch WHERE id = %s FOR NO KEY UPDATE",
                 self.id,
             )
-        )
+        self.env.cr.execute(query)
         self.invalidate_recordset()
 
     def _settle(self):

@@ -1,7 +1,12 @@
+from decimal import Decimal
+
 from psycopg2.extras import execute_values
 
 from odoo import _, api, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
+
+from odoo.addons.g2p_bank_simulator.mt940.writer import AMOUNT_CHARS
 
 
 class G2PPaymentBatchBuilder(models.AbstractModel):
@@ -33,8 +38,35 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             )
         created = self.env["g2p.payment"].create(payments)
         excluded = self.env["g2p.payment.exclusion"].create(exclusions)
-        batch._refresh_totals()
         return created, excluded
+
+    @api.model
+    def _amount_error(self, amount, currency):
+        """Why the Decimal ``amount`` cannot be paid in ``currency``, or False: not
+        positive, larger than the bank's MT940 statements can write (15 characters,
+        the decimal comma included), more decimals than the currency has."""
+        if not amount.is_finite() or amount <= 0:
+            return _("The amount must be positive.")
+        places = currency.decimal_places
+        if amount.adjusted() + 1 > AMOUNT_CHARS - 1 - places:
+            largest = Decimal(10) ** (AMOUNT_CHARS - 1 - places) - Decimal(1).scaleb(
+                -places
+            )
+            return _(
+                "The amount %(a)s is too large: the bank's statements carry at most "
+                "%(m)s %(c)s.",
+                a=amount,
+                m=f"{largest:,.{places}f}",
+                c=currency.name,
+            )
+        if amount != amount.quantize(Decimal(1).scaleb(-places)):
+            return _(
+                "The amount %(a)s has more than %(d)s decimals (%(c)s).",
+                a=amount,
+                d=places,
+                c=currency.name,
+            )
+        return False
 
     @api.model
     def _exclusion_vals(self, batch, partner, reason):
@@ -77,15 +109,18 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
         registrants = payments.registrant_id
         accounts = registrants._g2p_payment_accounts()
         payees = dict(zip(registrants.ids, registrants._g2p_payee().ids, strict=True))
-        rows, unusable, exclusions = [], self.env["g2p.payment"], []
+        rows, unusable, exclusions, known = [], self.env["g2p.payment"], [], set()
         for payment in payments:
             registrant = payment.registrant_id
             account = accounts[registrant.id]
-            reason = self._exclusion_reason(batch, registrant, account, set())
+            # A registrant twice in the batch (added before duplicates were refused,
+            # or by two officers at once) is paid once: the first payment.
+            reason = self._exclusion_reason(batch, registrant, account, known)
             if reason:
                 unusable |= payment
                 exclusions.append(self._exclusion_vals(batch, registrant, reason))
                 continue
+            known.add(registrant.id)
             rows.append((payment.id, account.id, payees[registrant.id]))
         unusable.unlink()
         self.env["g2p.payment.exclusion"].create(exclusions)
@@ -121,4 +156,50 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             )
         )
         self.env["g2p.payment"].invalidate_model()
+        return len(exclusions) + self._exclude_refused(batch)
+
+    @api.model
+    def _exclude_refused(self, batch):
+        """Exclude the payments whose details (as the bank would be told them) the
+        bank refuses: too long for its fields, or with control characters. Without
+        this a single one stopped the batch while sending, for good. Details of the
+        batch itself that the bank refuses are an error. Returns the number
+        excluded."""
+        runner = self.env["g2p.payment.batch.runner"]
+        common = runner._common_request(batch)
+        reason = runner._refusal(common)
+        if reason:
+            raise UserError(
+                _(
+                    "The bank would refuse the batch %(b)s: %(r)s.",
+                    b=batch.name,
+                    r=reason,
+                )
+            )
+        ids, requests = runner._next_chunk(batch, limit=len(batch.payment_ids))
+        own = requests[0].keys() - common.keys() if requests else ()
+        refused = {
+            payment_id: reason
+            for payment_id, request in zip(ids, requests, strict=True)
+            if (reason := runner._refusal(request, own))
+        }
+        payments = self.env["g2p.payment"].browse(list(refused))
+        exclusions = [
+            self._exclusion_vals(
+                batch,
+                payment.registrant_id,
+                (
+                    "refused_details",
+                    _(
+                        "%(n)s (%(f)s): the bank would refuse the payment: %(r)s.",
+                        n=payment.registrant_id.name,
+                        f=payment.registrant_id.g2p_functional_id or "-",
+                        r=refused[payment.id],
+                    ),
+                ),
+            )
+            for payment in payments
+        ]
+        payments.unlink()
+        self.env["g2p.payment.exclusion"].create(exclusions)
         return len(exclusions)

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -5,6 +6,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.g2p_bank_simulator.models.g2p_sim_payment_intake import (
+    PAYMENT_TEXT_FIELDS,
+)
 from odoo.addons.g2p_bank_simulator.transactions import read_committed
 
 from .g2p_bank_connector import G2PBankConnectorError
@@ -30,6 +34,10 @@ MAX_STATEMENT_ATTEMPTS = 13
 STATEMENT_FIRST_RETRY_SECONDS = 1
 STATEMENT_LONGEST_RETRY_SECONDS = 900
 CHANNEL = "root.g2p_payment_batch"
+#: The longest text the bank takes in each field of a payment request (its intake).
+TEXT_LIMITS = {name: limit for name, _required, limit in PAYMENT_TEXT_FIELDS}
+#: Control characters, which the bank refuses in names, references and narratives.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class G2PPaymentBatchRunner(models.AbstractModel):
@@ -186,12 +194,17 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 batch._transition("sending", _("Sending to the bank."))
             ids, requests = self._next_chunk(batch)
             if ids:
-                bank_batch = batch.connector_id.initiate_payment(requests)
+                try:
+                    bank_batch = batch.connector_id.initiate_payment(requests)
+                except G2PBankConnectorError as error:
+                    raise G2PBankConnectorError(
+                        error.code, self._which_payments(error, requests)
+                    ) from error
                 batch._set_payment_state("sent", ids, bank_batch)
                 batch.message_post(
                     body=_(
-                        "%(n)s payments sent as bank batch %(bb)s.",
-                        n=len(ids),
+                        "%(n)s sent as bank batch %(bb)s.",
+                        n=batch._payments_label(len(ids)),
                         bb=bank_batch,
                     )
                 )
@@ -199,16 +212,18 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 self._enqueue(batch, "_job_send")
             else:
                 batch._transition(
-                    "sent", _("All %(n)s payments sent.", n=batch.sent_count)
+                    "sent",
+                    _("All sent: %(n)s.", n=batch._payments_label(batch.sent_count)),
                 )
                 self._continue(batch)
-            return _("%(n)s payments sent.", n=len(ids))
+            return _("%(n)s sent.", n=batch._payments_label(len(ids)))
 
         return self._run_step(batch, ("funds_blocked", "sending"), work)
 
     @api.model
-    def _next_chunk(self, batch):
-        """Ids and example-bank requests of the next issued payments (id order)."""
+    def _next_chunk(self, batch, limit=None):
+        """Ids and example-bank requests of the next issued payments (id order): at
+        most ``limit``, by default the batch's maximum bank-batch size."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -220,27 +235,11 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     WHERE p.batch_id = %s AND p.state = 'issued'
                     ORDER BY p.id LIMIT %s""",
                 batch.id,
-                batch.max_bank_batch_size,
+                limit or batch.max_bank_batch_size,
             )
         )
         rows = self.env.cr.fetchall()
-        currency = batch.currency_id.name
-        # Narratives as the G2P Bridge sends them: 1 disbursement, 2 program,
-        # 3 cycle, 4 beneficiary id.
-        common = {
-            "remitting_account": batch.funding_account_number,
-            "remitting_account_currency": currency,
-            "funds_blocked_reference_number": batch.block_reference,
-            "beneficiary_account_currency": currency,
-            "narrative_1": batch.narrative or batch.program_name,
-            "narrative_2": batch.program_mnemonic or "",
-            "narrative_3": batch.cycle_mnemonic or "",
-            "narrative_5": "",
-            "narrative_6": "",
-            "payment_date": fields.Date.to_string(
-                batch.scheduled_date or fields.Date.context_today(batch)
-            ),
-        }
+        common = self._common_request(batch)
         requests = []
         for row in rows:
             _id, ref, amount, holder, number, acc_type, bank, branch = row[:8]
@@ -264,6 +263,73 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 }
             )
         return [row[0] for row in rows], requests
+
+    @api.model
+    def _common_request(self, batch):
+        """What every payment request of the batch says (the batch's details)."""
+        currency = batch.currency_id.name
+        # Narratives as the G2P Bridge sends them: 1 disbursement, 2 program,
+        # 3 cycle, 4 beneficiary id.
+        return {
+            "remitting_account": batch.funding_account_number,
+            "remitting_account_currency": currency,
+            "funds_blocked_reference_number": batch.block_reference,
+            "beneficiary_account_currency": currency,
+            "narrative_1": batch.narrative or batch.program_name,
+            "narrative_2": batch.program_mnemonic or "",
+            "narrative_3": batch.cycle_mnemonic or "",
+            "narrative_5": "",
+            "narrative_6": "",
+            "payment_date": fields.Date.to_string(
+                batch.scheduled_date or fields.Date.context_today(batch)
+            ),
+        }
+
+    @api.model
+    def _refusal(self, request, names=None):
+        """Why the bank would refuse the text of ``request`` (its fields ``names``,
+        by default all), or None: too long for the bank, or a control character."""
+        for name in names or request:
+            value, limit = request.get(name), TEXT_LIMITS.get(name)
+            if not limit or not isinstance(value, str):
+                continue
+            if len(value) > limit:
+                return _(
+                    "%(f)s has %(n)s characters, the bank takes at most %(m)s",
+                    f=name,
+                    n=len(value),
+                    m=limit,
+                )
+            if CONTROL_CHARACTERS.search(value):
+                return _(
+                    "%(f)s contains a control character, which the bank refuses",
+                    f=name,
+                )
+        return None
+
+    @api.model
+    def _which_payments(self, error, requests):
+        """The bank's error about a chunk, naming the payments it is about: those
+        whose text the bank refuses, else the chunk's references."""
+        refused = []
+        for request in requests:
+            reason = self._refusal(request)
+            if reason:
+                refused.append(
+                    _(
+                        "payment %(p)s to %(r)s (%(f)s): %(why)s",
+                        p=request["payment_reference_number"],
+                        r=CONTROL_CHARACTERS.sub("?", request["beneficiary_name"][:60]),
+                        f=request["narrative_4"],
+                        why=reason,
+                    )
+                )
+        if not refused:
+            refs = [request["payment_reference_number"] for request in requests]
+            refused = [_("payments %(r)s", r=", ".join(refs[:10]))]
+            if len(refs) > 10:
+                refused.append(_("and %(n)s more", n=len(refs) - 10))
+        return _("%(e)s (%(which)s)", e=error.args[0], which="; ".join(refused[:10]))
 
     @api.model
     def _job_obtain_statements(self, batch):

@@ -6,6 +6,7 @@ EXCLUSION_REASONS = [
     ("not_registrant", "Not a registrant"),
     ("inactive", "Registrant archived"),
     ("duplicate", "Already in the batch"),
+    ("refused_details", "Details the bank refuses"),
 ]
 
 

@@ -36,9 +36,7 @@ class TestBuilding(PaymentBatchCase):
 
     def test_add_by_filter_lists_exclusions(self):
         batch = self.new_batch().with_user(self.officer)
-        wizard = self.wizard(
-            batch, "[('g2p_functional_id', '=like', 'T-BLD%')]", 12.345
-        )
+        wizard = self.wizard(batch, "[('g2p_functional_id', '=like', 'T-BLD%')]", 12.35)
         self.assertEqual(wizard.match_count, 5)
         wizard.action_add()
         self.assertEqual(batch.payment_count, 4)

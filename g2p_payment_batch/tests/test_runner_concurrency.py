@@ -1,3 +1,7 @@
+import threading
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -138,6 +142,47 @@ class TestRunnerConcurrency(CommittedCase):
             [("funds_blocked", True)],
         )
         self.assertEqual(self._fund(), ("1000.00", "250.00", "750.00"))
+
+    def test_reissue_twice_at_once_makes_one_batch(self):
+        """Two officers re-issue the failed payments of a batch at the same time:
+        the second waits for the first, then is told where they went (without the
+        lock each made a batch of the same payments)."""
+        batch_id = self._batch()
+
+        def fail(env):
+            batch = env["g2p.payment.batch"].browse(batch_id)
+            batch._set_payment_state("failed")
+            batch._transition("failed", "Both payments failed.")
+
+        def reissue(env):
+            batch = env["g2p.payment.batch"].browse(batch_id)
+            return batch.action_reissue_failed()["res_id"]
+
+        self._run(fail)
+        second = []
+
+        def reissue_again():
+            try:
+                second.append(self._run(reissue))
+            except UserError as error:
+                second.append(error)
+
+        with self.db.cursor() as holder, self.db.cursor() as watch:
+            first = reissue(api.Environment(holder, SUPERUSER_ID, {}))
+            thread = threading.Thread(target=reissue_again)
+            thread.start()
+            self._lock_waiters(watch)
+            holder.commit()  # pylint: disable=invalid-commit
+        thread.join(60)
+        self.assertIsInstance(second[0], UserError)
+        self.assertIn("already re-issued", str(second[0]))
+        self.assertEqual(
+            self._rows(
+                "SELECT id FROM g2p_payment_batch WHERE reissued_from_id = %s",
+                batch_id,
+            ),
+            [(first,)],
+        )
 
     def _cleanup(self):
         """The batch's side (jobs, chatter, payments, registrants), then the bank's."""

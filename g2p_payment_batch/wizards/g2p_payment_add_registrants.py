@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import safe_eval
@@ -20,6 +22,16 @@ class G2PPaymentAddRegistrants(models.TransientModel):
     amount = fields.Monetary(required=True)
     match_count = fields.Integer(compute="_compute_match_count")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_amount(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_amount(vals)
+        return super().write(vals)
+
     @api.depends("domain")
     def _compute_match_count(self):
         for wizard in self:
@@ -31,23 +43,34 @@ class G2PPaymentAddRegistrants(models.TransientModel):
             [("is_registrant", "=", True), *domain], order="id"
         )
 
+    def _check_amount(self, vals):
+        """Refuse an amount the batch cannot pay, as the CSV import does, before the
+        monetary field rounds it (20.004 was paid as 20.00)."""
+        if "amount" not in vals:
+            return
+        batch = self.env["g2p.payment.batch"].browse(
+            vals.get("batch_id") or self.batch_id.id
+        )
+        error = self.env["g2p.payment.batch.builder"]._amount_error(
+            Decimal(str(vals["amount"] or 0)), batch.currency_id
+        )
+        if error:
+            raise UserError(error)
+
     def action_add(self):
         self.ensure_one()
-        if self.amount <= 0:
-            raise UserError(_("The amount must be positive."))
         registrants = self._registrants()
         if not registrants:
             raise UserError(_("No registrant matches the filter."))
-        amount = self.currency_id.round(self.amount)
+        amount = Decimal(str(self.amount))
         payments, exclusions = self.env["g2p.payment.batch.builder"]._add_payments(
             self.batch_id, [(registrant, amount) for registrant in registrants]
         )
         self.batch_id.message_post(
             body=_(
-                "%(n)s registrants added with %(a)s %(c)s each; %(x)s excluded.",
+                "%(n)s registrants added with %(a)s each; %(x)s excluded.",
                 n=len(payments),
-                a=amount,
-                c=self.currency_id.name,
+                a=self.batch_id._money(amount),
                 x=len(exclusions),
             )
         )

@@ -93,13 +93,21 @@ class G2PPaymentImportCsv(models.TransientModel):
             .search([("g2p_functional_id", "in", list(fids))])
         )
         by_fid = {p.g2p_functional_id: p for p in partners}
-        decimals = self.currency_id.decimal_places
         seen, result = set(), []
         for number, row in enumerate(rows, start=1):
             fid = row[0].strip() if row else ""
             raw = row[1].strip() if len(row) > 1 else ""
             vals = {"row": number, "functional_id": fid, "raw_amount": raw}
-            vals["error"] = self._row_error(fid, raw, by_fid, seen, decimals)
+            # Cells beyond the second are no longer ignored: "F09,1,000" (a
+            # thousands separator) was read as 1.
+            vals["error"] = (
+                any(cell.strip() for cell in row[2:])
+                and _(
+                    "The row has %(n)s columns, not 2 (functional_id,amount): write "
+                    "amounts without thousands separators.",
+                    n=len(row),
+                )
+            ) or self._row_error(fid, raw, by_fid, seen)
             if not vals["error"]:
                 vals["registrant_id"] = by_fid[fid].id
                 vals["amount"] = float(Decimal(raw))  # shown in the preview only
@@ -107,7 +115,7 @@ class G2PPaymentImportCsv(models.TransientModel):
             result.append(vals)
         return result
 
-    def _row_error(self, fid, raw, by_fid, seen, decimals):
+    def _row_error(self, fid, raw, by_fid, seen):
         if not fid:
             return _("No functional ID.")
         if fid not in by_fid:
@@ -118,13 +126,9 @@ class G2PPaymentImportCsv(models.TransientModel):
             amount = Decimal(raw)
         except InvalidOperation:
             return _("%(a)s is not an amount.", a=raw or _("(empty)"))
-        if not amount.is_finite() or amount <= 0:
-            return _("The amount must be positive.")
-        if amount != amount.quantize(Decimal(1).scaleb(-decimals)):
-            return _(
-                "The amount %(a)s has more than %(d)s decimals.", a=raw, d=decimals
-            )
-        return False
+        return self.env["g2p.payment.batch.builder"]._amount_error(
+            amount, self.currency_id
+        )
 
 
 class G2PPaymentImportCsvLine(models.TransientModel):
