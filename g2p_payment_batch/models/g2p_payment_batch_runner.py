@@ -295,23 +295,37 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     [("connector_id", "=", connector.id), ("name", "in", refs)]
                 ).mapped("name")
             )
-            imported, waiting = 0, 0
+            imported, waiting, failed = 0, 0, []
             for ref in dict.fromkeys(refs):
                 if ref in known:
                     continue
-                text = connector.fetch_statement(ref)
+                try:
+                    text = connector.fetch_statement(ref)
+                except G2PBankConnectorError as error:
+                    if error.code != "STATEMENT_FAILED":
+                        raise
+                    # Its entries are in the bank's next statement: ask for one.
+                    failed.append(ref)
+                    if ref == batch.statement_request_ref:
+                        batch.with_context(
+                            g2p_transition=True
+                        ).statement_request_ref = False
+                    continue
                 if text is None:
                     waiting += 1
                     continue
                 Statement._import_text(text, "connector", connector, ref)
                 imported += 1
-            batch.message_post(
-                body=_(
-                    "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
-                    i=imported,
-                    w=waiting,
-                )
+            message = _(
+                "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
+                i=imported,
+                w=waiting,
             )
+            if failed:
+                message += " " + _(
+                    "The bank could not write %(s)s: skipped.", s=", ".join(failed)
+                )
+            batch.message_post(body=message)
             self._enqueue(batch, "_job_reconcile")
             return _("%(i)s statements imported.", i=imported)
 

@@ -1,0 +1,65 @@
+from odoo.tests import tagged
+
+from .common import PaymentBatchCase, run_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestStatementObtaining(PaymentBatchCase):
+    """How a sent batch obtains its statements: whatever the bank failed to write,
+    whoever imported them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.people = cls.registrants("T-OBT", 3)
+        cls.runner = cls.env["g2p.payment.batch.runner"]
+        cls.bank = cls.env["g2p.sim.bank"].sudo()
+
+    def sent_batch(self):
+        batch = self.new_batch(self.people)
+        batch.action_confirm()
+        self.runner._job_check_funds(batch)
+        self.runner._job_block_funds(batch)
+        self.runner._job_send(batch)
+        self.assertEqual(batch.state, "sent")
+        return batch
+
+    def fail_at_the_bank(self, statement):
+        """The bank could not write ``statement`` (its job does not run)."""
+        self.env["queue.job"].search(
+            [("identity_key", "=", f"g2p_sim_statement_{statement.id}")]
+        ).state = "cancelled"
+        statement.write({"state": "failed", "error": "disk full"})
+
+    def test_a_failed_statement_of_the_account_is_skipped(self):
+        """The bank failed to write a statement of the funding account (any batch's):
+        the batch reconciles from the others. It stayed sent for good ("The bank
+        could not write statement …")."""
+        self.fail_at_the_bank(self.bank.generate_statement(self.fund.account_number))
+        batch = self.sent_batch()
+        failed = run_jobs(self.env)  # the bank executes and writes its statement
+        self.assertFalse(failed, failed.mapped("exc_message"))
+        batch.action_step()  # Obtain statements
+        self.assertFalse(run_jobs(self.env))
+        self.assertEqual(batch.state, "reconciled", batch.step_error)
+        self.assertEqual(batch.paid_count, 3)
+
+    def test_the_requested_statement_failed(self):
+        """The statement the batch asked for failed at the bank: noted, skipped, and
+        a new one is asked for (its entries are in the next statement)."""
+        self.connector.ask_statement = True
+        batch = self.sent_batch()
+        self.runner._job_obtain_statements(batch)
+        asked = batch.statement_request_ref
+        self.fail_at_the_bank(
+            self.env["g2p.sim.statement"].search([("name", "=", asked)])
+        )
+        failed = run_jobs(self.env)
+        self.assertFalse(failed, failed.mapped("exc_message"))
+        self.assertEqual(batch.state, "reconciled", batch.step_error)
+        self.assertFalse(batch.step_error)
+        self.assertIn(
+            f"could not write {asked}: skipped",
+            " ".join(batch.message_ids.mapped("body")),
+        )
+        self.assertNotEqual(batch.statement_request_ref, asked)
