@@ -9,6 +9,8 @@ from odoo.addons.g2p_bank_simulator.transactions import read_committed
 
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import ACCOUNT_TYPES
+from .g2p_payment_reconciler import statement_accounts
+from .g2p_payment_statement import statement_hash
 
 #: The job that moves a batch on from each state.
 NEXT_STEP = {
@@ -314,6 +316,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 if text is None:
                     waiting += 1
                     continue
+                if Statement.search_count([("text_hash", "=", statement_hash(text))]):
+                    continue  # imported otherwise (pushed, uploaded by hand)
                 Statement._import_text(text, "connector", connector, ref)
                 imported += 1
             message = _(
@@ -337,10 +341,14 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         the batch have no outcome yet (a bounded number of times)."""
 
         def work():
+            # Whoever imported them: fetched, pushed or uploaded by hand.
+            accounts = statement_accounts(batch.funding_account_number)
             statements = self.env["g2p.payment.statement"].search(
                 [
-                    ("connector_id", "=", batch.connector_id.id),
                     ("state", "=", "received"),
+                    "|",
+                    ("connector_id", "=", batch.connector_id.id),
+                    ("account_number", "in", list(accounts)),
                 ],
                 order="id",
             )

@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.exception import RetryableJobError
 
 REFERENCE_RE = re.compile(r"^:20:(.*?)\s*$", re.MULTILINE)
+ACCOUNT_RE = re.compile(r"^:25:(.*?)\s*$", re.MULTILINE)
 
 
 class StatementImportedMeanwhile(RetryableJobError):
@@ -112,6 +113,9 @@ class G2PPaymentStatement(models.Model):
             if not vals.get("name"):
                 found = REFERENCE_RE.search(vals["mt940_text"])
                 vals["name"] = found.group(1) if found else vals.get("mt940_filename")
+            # Known before reconciliation: the batches of the account find it.
+            found = ACCOUNT_RE.search(vals["mt940_text"])
+            vals["account_number"] = found.group(1) if found else False
         known = self.search(
             [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
         )

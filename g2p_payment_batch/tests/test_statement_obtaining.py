@@ -1,3 +1,5 @@
+import base64
+
 from odoo.tests import tagged
 
 from .common import PaymentBatchCase, run_jobs
@@ -51,9 +53,8 @@ class TestStatementObtaining(PaymentBatchCase):
         batch = self.sent_batch()
         self.runner._job_obtain_statements(batch)
         asked = batch.statement_request_ref
-        self.fail_at_the_bank(
-            self.env["g2p.sim.statement"].search([("name", "=", asked)])
-        )
+        asked_statement = self.env["g2p.sim.statement"].search([("name", "=", asked)])
+        self.fail_at_the_bank(asked_statement)
         failed = run_jobs(self.env)
         self.assertFalse(failed, failed.mapped("exc_message"))
         self.assertEqual(batch.state, "reconciled", batch.step_error)
@@ -63,3 +64,27 @@ class TestStatementObtaining(PaymentBatchCase):
             " ".join(batch.message_ids.mapped("body")),
         )
         self.assertNotEqual(batch.statement_request_ref, asked)
+
+    def test_a_statement_uploaded_by_hand_is_reconciled_by_the_batch(self):
+        """The bank's statement uploaded by hand (not reconciled) before the batch
+        fetched it: obtaining statements reconciles it. The batch found it by its
+        text, counted it "imported" and left it received: sent for good."""
+        self.connector.ask_statement = False
+        batch = self.sent_batch()
+        run_jobs(self.env)  # the bank executes and writes its statement
+        written = self.env["g2p.sim.statement"].search(
+            [("account_id", "=", self.fund.id), ("state", "=", "done")]
+        )
+        self.assertTrue(written)
+        uploads = self.env["g2p.payment.statement"]
+        for text in written.mapped("mt940_text"):
+            uploads |= (
+                self.env["g2p.payment.statement"]
+                .with_user(self.officer)
+                .create({"mt940_file": base64.b64encode(text.encode())})
+            )
+        batch.action_step()  # Obtain statements
+        self.assertFalse(run_jobs(self.env))
+        self.assertEqual(batch.state, "reconciled", batch.step_error)
+        self.assertEqual(set(uploads.mapped("state")), {"reconciled"})
+        self.assertEqual(batch.statement_ids, uploads.sudo())
