@@ -129,7 +129,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             account, entries = self._parse(statement.mt940_text)
         except Exception as error:  # noqa: BLE001 - any parser failure: unreadable
             _logger.info("Statement %s unreadable: %s", statement.id, error)
-            statement.write({"state": "failed", "error": str(error)})
+            statement.sudo().write({"state": "failed", "error": str(error)})
             return statement.error
         ours = [e for e in entries if e["mark"] in ("D", "RD")]
         payments = self._load_payments({e["reference"] for e in ours})
@@ -156,7 +156,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             | {e["batch_id"] for e in errors if e["batch_id"]}
         )
         paid = sum(1 for p in changed.values() if p["state"] == "paid")
-        statement.write(
+        statement.sudo().write(
             {
                 "state": "reconciled",
                 "error": False,

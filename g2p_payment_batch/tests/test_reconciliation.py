@@ -264,3 +264,34 @@ class TestReconciliation(PaymentBatchCase):
                 ("failed", "ACCOUNT_DORMANT"),
             ],
         )
+
+    def test_text_and_outcome_are_the_process_s(self):
+        """An officer cannot rewrite a statement's text, hash or outcome (over RPC,
+        a statement could be set back to received and reconciled with another
+        text); the import and the reconciliation, run for them, still can."""
+        a, b, _c, _d = self.refs
+        paying_a = statement_text([entry("D", "50.00", a, "SIM4000000000001")], "TA")
+        paying_b = statement_text([entry("D", "50.00", b, "SIM4000000000002")], "TB")
+        statement = self.upload(paying_a).with_user(self.officer)
+        statement.action_reconcile()  # as the officer: the process writes
+        self.assertEqual((statement.state, statement.paid_count), ("reconciled", 1))
+        for vals in (
+            {"state": "received"},
+            {"mt940_text": paying_b},
+            {"text_hash": "0" * 64},
+            {"paid_count": 7, "error": "x"},
+            {"mt940_file": base64.b64encode(paying_b.encode())},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                statement.write(vals)
+        with self.assertRaises(UserError):
+            self.Statement.with_user(self.officer).create(
+                {"mt940_text": paying_b, "state": "reconciled"}
+            )
+        statement.invalidate_recordset()
+        self.assertEqual(statement.state, "reconciled")
+        self.assertEqual(statement.mt940_text, paying_a)
+        statement.action_reconcile()
+        payments = {p.name: p.state for p in self.batch.payment_ids}
+        self.assertEqual((payments[a], payments[b]), ("paid", "sent"))
+        statement.mt940_filename = "TA.mt940"  # what is not the process's
