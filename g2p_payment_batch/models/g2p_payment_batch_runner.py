@@ -71,27 +71,57 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     s=batch._state_label(),
                 )
             )
-        if batch.step_running and not internal:
+        if not internal and (batch.step_running or self._retry_running(batch)):
             raise UserError(
                 _("A step of %(b)s is already running: wait for it.", b=batch.name)
             )
         self._enqueue(batch, method, eta=eta)
 
     @api.model
-    def _enqueue(self, batch, method, eta=None):
+    def _enqueue(self, batch, method, eta=None, step=True):
+        """Enqueue ``method``; with ``step``, as the batch's running step.
+
+        A job of the same method already waiting is returned by queue_job instead
+        of a second one: asked for now, it is brought forward (an officer's Obtain
+        statements while the batch's own request waits for its time)."""
         job = getattr(
             self.with_delay(
                 channel=CHANNEL,
                 eta=eta,
-                identity_key=f"g2p_payment_batch_{batch.id}{method}",
+                identity_key=self._identity_key(batch, method),
                 description=_("%(b)s: %(step)s", b=batch.name, step=method[5:]),
             ),
             method,
         )(batch)
-        # A job with the same identity key already waiting is returned as is.
         record = job if isinstance(job, models.BaseModel) else job.db_record()
-        batch.sudo().with_context(g2p_transition=True).write(
-            {"step_error": False, "step_job_id": record.id}
+        if eta is None and record.state == "pending" and record.eta:
+            record.sudo().eta = False
+        if step:
+            batch.sudo().with_context(g2p_transition=True).write(
+                {"step_error": False, "step_job_id": record.id}
+            )
+
+    @api.model
+    def _identity_key(self, batch, method):
+        return f"g2p_payment_batch_{batch.id}{method}"
+
+    @api.model
+    def _retry_running(self, batch):
+        """Whether the statement request that the batch scheduled for itself (not
+        its step: the batch is not busy while it waits) is running now."""
+        return bool(
+            self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [
+                    (
+                        "identity_key",
+                        "=",
+                        self._identity_key(batch, "_job_obtain_statements"),
+                    ),
+                    ("state", "=", "started"),
+                ]
+            )
         )
 
     @api.model
@@ -358,6 +388,9 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             if batch.sent_count and batch.statement_attempts < MAX_STATEMENT_ATTEMPTS:
                 attempts = batch.statement_attempts + 1
                 batch.with_context(g2p_transition=True).statement_attempts = attempts
+                # Not the batch's step while it waits: the officer may obtain
+                # statements meanwhile, and a batch reconciled meanwhile (a pushed
+                # statement) is not shown busy; it then finds nothing to do.
                 self._enqueue(
                     batch,
                     "_job_obtain_statements",
@@ -367,6 +400,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                             STATEMENT_LONGEST_RETRY_SECONDS,
                         )
                     ),
+                    step=False,
                 )
             elif batch.sent_count:
                 self._warn_without_outcome(batch)

@@ -1,6 +1,9 @@
 import base64
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
+
+from odoo.addons.queue_job.job import Job
 
 from .common import PaymentBatchCase, run_jobs
 
@@ -88,3 +91,75 @@ class TestStatementObtaining(PaymentBatchCase):
         self.assertEqual(batch.state, "reconciled", batch.step_error)
         self.assertEqual(set(uploads.mapped("state")), {"reconciled"})
         self.assertEqual(batch.statement_ids, uploads.sudo())
+
+    def waiting_retry(self):
+        """A sent batch the bank has not reported yet, its next statement request
+        waiting for its time (the bank's jobs do not run)."""
+        batch = self.sent_batch()
+        self.runner._job_obtain_statements(batch)
+        self.runner._job_reconcile(batch)
+        self.env["queue.job"].search(  # the reconcile job, run just above
+            [("identity_key", "=", self.runner._identity_key(batch, "_job_reconcile"))]
+        ).state = "done"
+        retry = self.env["queue.job"].search(
+            [
+                (
+                    "identity_key",
+                    "=",
+                    self.runner._identity_key(batch, "_job_obtain_statements"),
+                ),
+                ("state", "=", "pending"),
+            ]
+        )
+        self.assertEqual(len(retry), 1)
+        self.assertTrue(retry.eta)
+        return batch, retry
+
+    def test_obtain_statements_while_a_retry_waits(self):
+        """Obtain statements now while the batch's own request waits (up to 15
+        minutes): the waiting job runs now, no second one. The button was hidden
+        and the call refused ("A step … is already running")."""
+        batch, retry = self.waiting_retry()
+        self.assertFalse(batch.step_running)
+        batch.with_user(self.officer).action_step()
+        self.assertFalse(retry.eta)
+        self.assertEqual(batch.step_job_id, retry)
+        self.assertTrue(batch.step_running)
+        self.assertEqual(
+            self.env["queue.job"].search_count(
+                [
+                    ("method_name", "=", "_job_obtain_statements"),
+                    ("state", "!=", "done"),
+                ]
+            ),
+            1,
+        )
+
+    def test_not_twice_at_once(self):
+        """While the batch's own request runs, the officer's is refused."""
+        batch, retry = self.waiting_retry()
+        retry.state = "started"
+        with self.assertRaises(UserError):
+            batch.with_user(self.officer).action_step()
+
+    def test_reconciled_meanwhile_is_not_busy(self):
+        """The bank's statement arrives (pushed, uploaded) while the batch's request
+        waits: the reconciled batch does not show "A step is running"; the request
+        then finds nothing to do."""
+        batch, retry = self.waiting_retry()
+        for _round in range(3):  # the bank executes and writes its statements
+            for job in self.env["queue.job"].search(
+                [("model_name", "like", "g2p.sim."), ("state", "=", "pending")]
+            ):
+                Job.load(self.env, job.uuid).perform()
+                job.state = "done"
+        for written in self.env["g2p.sim.statement"].search(
+            [("account_id", "=", self.fund.id), ("state", "=", "done")]
+        ):
+            self.env["g2p.payment.statement"]._import_text(
+                written.mt940_text, "push", self.connector
+            )._job_reconcile()
+        self.assertEqual(batch.state, "reconciled")
+        self.assertFalse(batch.step_running)
+        self.assertEqual(retry.state, "pending")
+        self.assertIn("nothing to do", self.runner._job_obtain_statements(batch))
