@@ -65,6 +65,14 @@ class G2PBankConnectorSimulator(models.AbstractModel):
         statements = (
             self.env["g2p.sim.statement"]
             .sudo()
-            .search([("account_id.account_number", "=", account)], order="id")
+            .search(
+                [
+                    ("account_id.account_number", "=", account),
+                    # A failed statement has nothing to read: its entries are
+                    # reported in the account's next statement.
+                    ("state", "!=", "failed"),
+                ],
+                order="id",
+            )
         )
         return statements.mapped("name")

@@ -13,6 +13,8 @@ from odoo.addons.g2p_bank_simulator.transactions import read_committed
 
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import ACCOUNT_TYPES
+from .g2p_payment_reconciler import statement_accounts
+from .g2p_payment_statement import statement_hash
 
 #: The job that moves a batch on from each state.
 NEXT_STEP = {
@@ -77,27 +79,57 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     s=batch._state_label(),
                 )
             )
-        if batch.step_running and not internal:
+        if not internal and (batch.step_running or self._retry_running(batch)):
             raise UserError(
                 _("A step of %(b)s is already running: wait for it.", b=batch.name)
             )
         self._enqueue(batch, method, eta=eta)
 
     @api.model
-    def _enqueue(self, batch, method, eta=None):
+    def _enqueue(self, batch, method, eta=None, step=True):
+        """Enqueue ``method``; with ``step``, as the batch's running step.
+
+        A job of the same method already waiting is returned by queue_job instead
+        of a second one: asked for now, it is brought forward (an officer's Obtain
+        statements while the batch's own request waits for its time)."""
         job = getattr(
             self.with_delay(
                 channel=CHANNEL,
                 eta=eta,
-                identity_key=f"g2p_payment_batch_{batch.id}{method}",
+                identity_key=self._identity_key(batch, method),
                 description=_("%(b)s: %(step)s", b=batch.name, step=method[5:]),
             ),
             method,
         )(batch)
-        # A job with the same identity key already waiting is returned as is.
         record = job if isinstance(job, models.BaseModel) else job.db_record()
-        batch.sudo().with_context(g2p_transition=True).write(
-            {"step_error": False, "step_job_id": record.id}
+        if eta is None and record.state == "pending" and record.eta:
+            record.sudo().eta = False
+        if step:
+            batch.sudo().with_context(g2p_transition=True).write(
+                {"step_error": False, "step_job_id": record.id}
+            )
+
+    @api.model
+    def _identity_key(self, batch, method):
+        return f"g2p_payment_batch_{batch.id}{method}"
+
+    @api.model
+    def _retry_running(self, batch):
+        """Whether the statement request that the batch scheduled for itself (not
+        its step: the batch is not busy while it waits) is running now."""
+        return bool(
+            self.env["queue.job"]
+            .sudo()
+            .search_count(
+                [
+                    (
+                        "identity_key",
+                        "=",
+                        self._identity_key(batch, "_job_obtain_statements"),
+                    ),
+                    ("state", "=", "started"),
+                ]
+            )
         )
 
     @api.model
@@ -361,23 +393,39 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     [("connector_id", "=", connector.id), ("name", "in", refs)]
                 ).mapped("name")
             )
-            imported, waiting = 0, 0
+            imported, waiting, failed = 0, 0, []
             for ref in dict.fromkeys(refs):
                 if ref in known:
                     continue
-                text = connector.fetch_statement(ref)
+                try:
+                    text = connector.fetch_statement(ref)
+                except G2PBankConnectorError as error:
+                    if error.code != "STATEMENT_FAILED":
+                        raise
+                    # Its entries are in the bank's next statement: ask for one.
+                    failed.append(ref)
+                    if ref == batch.statement_request_ref:
+                        batch.with_context(
+                            g2p_transition=True
+                        ).statement_request_ref = False
+                    continue
                 if text is None:
                     waiting += 1
                     continue
+                if Statement.search_count([("text_hash", "=", statement_hash(text))]):
+                    continue  # imported otherwise (pushed, uploaded by hand)
                 Statement._import_text(text, "connector", connector, ref)
                 imported += 1
-            batch.message_post(
-                body=_(
-                    "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
-                    i=imported,
-                    w=waiting,
-                )
+            message = _(
+                "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
+                i=imported,
+                w=waiting,
             )
+            if failed:
+                message += " " + _(
+                    "The bank could not write %(s)s: skipped.", s=", ".join(failed)
+                )
+            batch.message_post(body=message)
             self._enqueue(batch, "_job_reconcile")
             return _("%(i)s statements imported.", i=imported)
 
@@ -389,10 +437,14 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         the batch have no outcome yet (a bounded number of times)."""
 
         def work():
+            # Whoever imported them: fetched, pushed or uploaded by hand.
+            accounts = statement_accounts(batch.funding_account_number)
             statements = self.env["g2p.payment.statement"].search(
                 [
-                    ("connector_id", "=", batch.connector_id.id),
                     ("state", "=", "received"),
+                    "|",
+                    ("connector_id", "=", batch.connector_id.id),
+                    ("account_number", "in", list(accounts)),
                 ],
                 order="id",
             )
@@ -402,6 +454,9 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             if batch.sent_count and batch.statement_attempts < MAX_STATEMENT_ATTEMPTS:
                 attempts = batch.statement_attempts + 1
                 batch.with_context(g2p_transition=True).statement_attempts = attempts
+                # Not the batch's step while it waits: the officer may obtain
+                # statements meanwhile, and a batch reconciled meanwhile (a pushed
+                # statement) is not shown busy; it then finds nothing to do.
                 self._enqueue(
                     batch,
                     "_job_obtain_statements",
@@ -411,6 +466,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                             STATEMENT_LONGEST_RETRY_SECONDS,
                         )
                     ),
+                    step=False,
                 )
             elif batch.sent_count:
                 self._warn_without_outcome(batch)

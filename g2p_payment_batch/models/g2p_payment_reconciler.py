@@ -7,14 +7,36 @@ from psycopg2.extras import execute_values
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.g2p_bank_simulator.mt940 import sanitize
+
 _logger = logging.getLogger(__name__)
 
-#: The MT940 character set has no "_": ACCOUNT.CLOSED in a statement is ACCOUNT_CLOSED.
+#: The reversal reasons of the example-bank contract (and the simulator's currency
+#: mismatch). The MT940 character set has no "_": the bank writes ACCOUNT.CLOSED.
+KNOWN_REASONS = frozenset(
+    {
+        "ACCOUNT_CLOSED",
+        "ACCOUNT_NOT_FOUND",
+        "ACCOUNT_DORMANT",
+        "ACCOUNT_DECEASED",
+        "CURRENCY_MISMATCH",
+    }
+)
 NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 
 
 def canonical_reason(text):
-    return NOT_ALNUM.sub("_", text or "").strip("_").upper() or "UNKNOWN"
+    """A known reason as the contract spells it; any other reason as the bank
+    wrote it (a failure is never lost for a reason we do not know)."""
+    text = (text or "").strip()
+    known = NOT_ALNUM.sub("_", text).strip("_").upper()
+    return known if known in KNOWN_REASONS else text or "UNKNOWN"
+
+
+def statement_accounts(account_number):
+    """How a funding account can appear in `:25:`: as it is, or as a bank writing
+    the SWIFT character set writes it (``PROG_FUND`` → ``PROG.FUND``)."""
+    return {account_number, sanitize(account_number).strip()}
 
 
 class G2PPaymentReconciler(models.AbstractModel):
@@ -34,7 +56,14 @@ class G2PPaymentReconciler(models.AbstractModel):
         """``(account, [entry dicts])`` from the MT940 text (mt-940 parser)."""
         import mt940
 
-        transactions = mt940.models.Transactions()
+        # Every entry carries the account of its own message: a file may hold
+        # statements of several accounts.
+        Transactions = mt940.models.Transactions
+        post = Transactions.DEFAULT_PROCESSORS["post_statement"]
+        copy_account = mt940.processors.transactions_to_transaction(
+            "account_identification"
+        )
+        transactions = Transactions({"post_statement": [*post, copy_account]})
         transactions.parse(text)
         entries = []
         for sequence, transaction in enumerate(transactions, start=1):
@@ -51,6 +80,8 @@ class G2PPaymentReconciler(models.AbstractModel):
                     "value_date": data.get("date"),
                     "entry_date": data.get("entry_date") or data.get("date"),
                     "reason": canonical_reason(details[-1]),
+                    "account": data.get("account_identification"),
+                    "currency": data.get("currency"),
                 }
             )
         account = transactions.data.get("account_identification")
@@ -67,18 +98,27 @@ class G2PPaymentReconciler(models.AbstractModel):
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                """SELECT id, name, batch_id, currency_id, amount::text, state,
-                          bank_reference, reversal_reference
-                     FROM g2p_payment WHERE name = ANY(%s)""",
+                """SELECT p.id, p.name, p.batch_id, p.currency_id, p.amount::text,
+                          p.state, p.bank_reference, p.reversal_reference,
+                          b.funding_account_number, c.name
+                     FROM g2p_payment p
+                     JOIN g2p_payment_batch b ON b.id = p.batch_id
+                     JOIN res_currency c ON c.id = b.currency_id
+                    WHERE p.name = ANY(%s)""",
                 list(references),
             )
         )
         keys = ("id", "name", "batch_id", "currency_id", "amount", "state")
-        payments = {}
+        payments, accounts = {}, {}
         for row in self.env.cr.fetchall():
             payment = dict(zip(keys, row[:6], strict=True))
             payment["amount"] = Decimal(payment["amount"])
-            payment["bank_reference"], payment["reversal_reference"] = row[6:]
+            payment["bank_reference"], payment["reversal_reference"] = row[6:8]
+            funding, payment["batch_currency"] = row[8:]
+            if funding not in accounts:
+                accounts[funding] = statement_accounts(funding)
+            payment["funding_account"] = funding
+            payment["accounts"] = accounts[funding]
             payments[payment["name"]] = payment
         return payments
 
@@ -89,7 +129,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             account, entries = self._parse(statement.mt940_text)
         except Exception as error:  # noqa: BLE001 - any parser failure: unreadable
             _logger.info("Statement %s unreadable: %s", statement.id, error)
-            statement.write({"state": "failed", "error": str(error)})
+            statement.sudo().write({"state": "failed", "error": str(error)})
             return statement.error
         ours = [e for e in entries if e["mark"] in ("D", "RD")]
         payments = self._load_payments({e["reference"] for e in ours})
@@ -98,7 +138,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             payment = payments.get(entry["reference"])
             error = self._apply(entry, payment)
             if error:
-                errors.append(self._error_vals(statement, entry, payment, error))
+                errors.append(self._error_vals(statement, entry, payment, *error))
             elif error is None:
                 changed[payment["id"]] = payment
                 payment.update(
@@ -116,7 +156,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             | {e["batch_id"] for e in errors if e["batch_id"]}
         )
         paid = sum(1 for p in changed.values() if p["state"] == "paid")
-        statement.write(
+        statement.sudo().write(
             {
                 "state": "reconciled",
                 "error": False,
@@ -142,17 +182,38 @@ class G2PPaymentReconciler(models.AbstractModel):
         """Apply one entry to ``payment`` (a dict, updated in place).
 
         Returns None when applied, False when already applied before, else the
-        reason of a reconciliation error."""
+        reconciliation error as ``(reason, detail)``. An entry is evidence about a
+        payment only in a statement of its batch's funding account and currency,
+        and only once the payment was sent."""
         debit = entry["mark"] == "D"
         if payment is None:
-            return "unknown_reference" if debit else "reversal_without_payment"
+            reason = "unknown_reference" if debit else "reversal_without_payment"
+            return reason, None
+        if entry["account"] not in payment["accounts"]:
+            return "other_account", _(
+                "The statement is of account %(s)s; the payment's batch pays from "
+                "%(b)s.",
+                s=entry["account"],
+                b=payment["funding_account"],
+            )
+        if entry["currency"] != payment["batch_currency"]:
+            return "other_currency", _(
+                "The statement is in %(s)s; the payment's batch pays in %(b)s.",
+                s=entry["currency"],
+                b=payment["batch_currency"],
+            )
+        if payment["state"] not in ("sent", "paid", "failed"):
+            return "not_sent", _(
+                "The payment is %(state)s: it was never sent to the bank.",
+                state=payment["state"],
+            )
         if entry["amount"] != payment["amount"]:
-            return "amount_mismatch"
+            return "amount_mismatch", None
         key = "bank_reference" if debit else "reversal_reference"
         if payment[key] == entry["bank_reference"]:
             return False
         if payment[key]:
-            return "duplicate"
+            return "duplicate", None
         payment[key] = entry["bank_reference"]
         if debit:
             payment["state"] = "failed" if payment["reversal_reference"] else "paid"
@@ -162,7 +223,7 @@ class G2PPaymentReconciler(models.AbstractModel):
         return None
 
     @api.model
-    def _error_vals(self, statement, entry, payment, reason):
+    def _error_vals(self, statement, entry, payment, reason, detail):
         return {
             "statement_id": statement.id,
             "entry_sequence": entry["sequence"],
@@ -175,6 +236,7 @@ class G2PPaymentReconciler(models.AbstractModel):
             "amount": entry["amount"],
             "expected_amount": payment["amount"] if payment else False,
             "reason": reason,
+            "detail": detail,
         }
 
     @api.model

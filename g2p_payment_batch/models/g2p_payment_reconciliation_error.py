@@ -5,6 +5,9 @@ ERROR_REASONS = [
     ("duplicate", "Duplicate entry"),
     ("reversal_without_payment", "Reversal without payment"),
     ("amount_mismatch", "Amount mismatch"),
+    ("other_account", "Statement of another account"),
+    ("other_currency", "Statement in another currency"),
+    ("not_sent", "Payment not sent"),
 ]
 
 

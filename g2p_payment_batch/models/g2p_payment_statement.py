@@ -10,6 +10,29 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.exception import RetryableJobError
 
 REFERENCE_RE = re.compile(r"^:20:(.*?)\s*$", re.MULTILINE)
+ACCOUNT_RE = re.compile(r"^:25:(.*?)\s*$", re.MULTILINE)
+#: What the import and the reconciliation decide; they write it as superuser.
+OUTCOME_FIELDS = frozenset(
+    {
+        "source",
+        "connector_id",
+        "state",
+        "error",
+        "entry_count",
+        "paid_count",
+        "failed_count",
+        "error_count",
+        "batch_ids",
+    }
+)
+#: Written once: the text (and what is read from it) and the outcome.
+PROCESS_FIELDS = OUTCOME_FIELDS | {
+    "name",
+    "account_number",
+    "mt940_file",
+    "mt940_text",
+    "text_hash",
+}
 
 
 class StatementImportedMeanwhile(RetryableJobError):
@@ -97,6 +120,8 @@ class G2PPaymentStatement(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su:
+            self._check_process_fields(OUTCOME_FIELDS, vals_list)
         for vals in vals_list:
             if vals.get("mt940_file") and not vals.get("mt940_text"):
                 raw = base64.b64decode(vals["mt940_file"])
@@ -112,6 +137,9 @@ class G2PPaymentStatement(models.Model):
             if not vals.get("name"):
                 found = REFERENCE_RE.search(vals["mt940_text"])
                 vals["name"] = found.group(1) if found else vals.get("mt940_filename")
+            # Known before reconciliation: the batches of the account find it.
+            found = ACCOUNT_RE.search(vals["mt940_text"])
+            vals["account_number"] = found.group(1) if found else False
         known = self.search(
             [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
         )
@@ -124,6 +152,26 @@ class G2PPaymentStatement(models.Model):
                 )
             )
         return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._check_process_fields(PROCESS_FIELDS, [vals])
+        return super().write(vals)
+
+    @api.model
+    def _check_process_fields(self, protected, vals_list):
+        """A statement's text and its reconciliation are its import's and its
+        reconciliation's: changed by hand, a statement could be reconciled again
+        with another text under the same hash."""
+        given = set().union(*vals_list)
+        if names := sorted(protected & given):
+            raise UserError(
+                _(
+                    "The import and the reconciliation of a statement set "
+                    "%(fields)s: they cannot be set by hand.",
+                    fields=", ".join(names),
+                )
+            )
 
     @api.model
     def _import_text(self, text, source, connector=None, name=None):

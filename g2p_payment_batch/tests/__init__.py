@@ -7,4 +7,5 @@ from . import test_guards
 from . import test_tour
 from . import test_http_connector_retries
 from . import test_runner_concurrency
+from . import test_statement_obtaining
 from . import test_statement_upload

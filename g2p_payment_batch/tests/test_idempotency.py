@@ -110,8 +110,17 @@ class TestIdempotency(PaymentBatchCase):
             # queue_job's eta has microseconds (fields.Datetime.now() has none).
             before = datetime.now(UTC).replace(tzinfo=None)
             self.runner._job_reconcile(batch)
-            job = batch.step_job_id
-            if job.method_name != "_job_obtain_statements" or job.state == "done":
+            job = self.env["queue.job"].search(
+                [
+                    (
+                        "identity_key",
+                        "=",
+                        self.runner._identity_key(batch, "_job_obtain_statements"),
+                    ),
+                    ("state", "=", "pending"),
+                ]
+            )
+            if not job:
                 return delays
             delays.append((job.eta - before).total_seconds())
             job.state = "done"  # asked: the next reconcile may ask again

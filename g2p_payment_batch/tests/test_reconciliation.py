@@ -1,3 +1,4 @@
+import base64
 from datetime import date
 from decimal import Decimal
 
@@ -30,12 +31,12 @@ def entry(mark, amount, reference, bank_reference, reason=None):
     )
 
 
-def statement_text(entries, reference="TSTM1"):
+def statement_text(entries, reference="TSTM1", account="T-FUND-1", currency="KES"):
     header = StatementHeader(
         reference=reference,
-        account="T-FUND-1",
+        account=account,
         number=1,
-        currency="KES",
+        currency=currency,
         decimals=2,
         opening_balance=Decimal("1000000.00"),
         opening_date=DAY,
@@ -147,3 +148,150 @@ class TestReconciliation(PaymentBatchCase):
         statement.action_reconcile()
         self.assertEqual(statement.state, "failed")
         self.assertTrue(statement.error)
+
+    def upload(self, text):
+        """The statement as an officer uploads it (Statements → New)."""
+        return (
+            self.Statement.with_user(self.officer)
+            .create({"mt940_file": base64.b64encode(text.encode())})
+            .sudo()
+        )
+
+    def test_only_statements_of_the_funding_account_count(self):
+        """A statement of another account or currency, or about payments never
+        sent, pays nothing: each entry is an error saying why, and the payments
+        and batches stay as they were (they became paid: a cancelled batch showed
+        "1 paid", a confirmed batch then sent nothing)."""
+        a, b, _c, _d = self.refs
+        confirmed = self.new_batch(self.registrants("T-REC-CF", 1), amount="11.00")
+        confirmed.action_confirm()
+        cancelled = self.new_batch(self.registrants("T-REC-CX", 1), amount="11.00")
+        cancelled.action_cancel()
+        issued, void = confirmed.payment_ids, cancelled.payment_ids
+        self.upload(
+            statement_text([entry("D", "50.00", b, "SIM6000000000001")], "TSTM-OK")
+        ).action_reconcile()
+        self.assertEqual(self.batch.paid_count, 1)
+        foreign = self.upload(
+            statement_text(
+                [
+                    entry("D", "50.00", a, "SIM6000000000002"),
+                    entry("RD", "50.00", b, "SIM6000000000003", "ACCOUNT.CLOSED"),
+                ],
+                "TSTM-OTHER",
+                account="SOMEONE-ELSES-ACCT",
+            )
+        )
+        in_usd = self.upload(
+            statement_text(
+                [entry("D", "50.00", a, "SIM6000000000004")], "TSTM-USD", currency="USD"
+            )
+        )
+        unsent = self.upload(
+            statement_text(
+                [
+                    entry("D", "11.00", issued.name, "SIM6000000000005"),
+                    entry("D", "11.00", void.name, "SIM6000000000006"),
+                ],
+                "TSTM-UNSENT",
+            )
+        )
+        (foreign | in_usd | unsent).action_reconcile()
+        self.assertEqual(
+            [(e.customer_reference, e.reason) for e in foreign.error_ids],
+            [(a, "other_account"), (b, "other_account")],
+        )
+        self.assertIn("SOMEONE-ELSES-ACCT", foreign.error_ids[0].detail)
+        self.assertEqual(in_usd.error_ids.reason, "other_currency")
+        self.assertEqual(
+            [(e.payment_id, e.reason) for e in unsent.error_ids],
+            [(issued, "not_sent"), (void, "not_sent")],
+        )
+        self.assertEqual(
+            (foreign | in_usd | unsent).mapped("paid_count"), [0, 0, 0], "nothing paid"
+        )
+        payments = {p.name: p.state for p in self.batch.payment_ids}
+        self.assertEqual((payments[a], payments[b]), ("sent", "paid"))
+        self.assertEqual((issued.state, void.state), ("issued", "cancelled"))
+        self.assertEqual((confirmed.paid_count, cancelled.paid_count), (0, 0))
+        self.assertEqual(confirmed.issued_count, 1, "still to be sent")
+
+    def test_funding_account_as_the_swift_charset_writes_it(self):
+        """A funding account with a character outside the SWIFT set (``_``) is
+        written by the bank with ``.``: its statements are still its own."""
+        batch = self.new_batch(
+            self.registrants("T-REC-SW", 1),
+            amount="5.00",
+            funding_account_number="T_FUND_2",
+        )
+        batch.action_confirm()
+        batch._set_payment_state("sent", batch.payment_ids.ids, "HANDBANK2")
+        statement = self.upload(
+            statement_text(
+                [entry("D", "5.00", batch.payment_ids.name, "SIM6000000000007")],
+                "TSTM-SW",
+                account="T.FUND.2",
+            )
+        )
+        statement.action_reconcile()
+        self.assertFalse(statement.error_ids)
+        self.assertEqual(batch.payment_ids.state, "paid")
+
+    def test_reversal_reasons(self):
+        """The bank writes ``ACCOUNT.CLOSED`` (no ``_`` in the SWIFT set): the
+        contract's reasons are stored as the contract spells them, any other reason
+        as the bank wrote it, and the payment fails either way."""
+        a, b, c, _d = self.refs
+        self.upload(
+            statement_text(
+                [
+                    entry("D", "50.00", a, "SIM5000000000001"),
+                    entry("RD", "50.00", a, "SIM5000000000002", "ACCOUNT.NOT.FOUND"),
+                    entry("D", "50.00", b, "SIM5000000000003"),
+                    entry("RD", "50.00", b, "SIM5000000000004", "Beneficiary bank: no"),
+                    entry("D", "50.00", c, "SIM5000000000005"),
+                    entry("RD", "50.00", c, "SIM5000000000006", "account dormant"),
+                ],
+                "TSTM-RSN",
+            )
+        ).action_reconcile()
+        payments = {p.name: p for p in self.batch.payment_ids}
+        self.assertEqual(
+            [(payments[r].state, payments[r].failure_reason) for r in (a, b, c)],
+            [
+                ("failed", "ACCOUNT_NOT_FOUND"),
+                ("failed", "Beneficiary bank: no"),
+                ("failed", "ACCOUNT_DORMANT"),
+            ],
+        )
+
+    def test_text_and_outcome_are_the_process_s(self):
+        """An officer cannot rewrite a statement's text, hash or outcome (over RPC,
+        a statement could be set back to received and reconciled with another
+        text); the import and the reconciliation, run for them, still can."""
+        a, b, _c, _d = self.refs
+        paying_a = statement_text([entry("D", "50.00", a, "SIM4000000000001")], "TA")
+        paying_b = statement_text([entry("D", "50.00", b, "SIM4000000000002")], "TB")
+        statement = self.upload(paying_a).with_user(self.officer)
+        statement.action_reconcile()  # as the officer: the process writes
+        self.assertEqual((statement.state, statement.paid_count), ("reconciled", 1))
+        for vals in (
+            {"state": "received"},
+            {"mt940_text": paying_b},
+            {"text_hash": "0" * 64},
+            {"paid_count": 7, "error": "x"},
+            {"mt940_file": base64.b64encode(paying_b.encode())},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                statement.write(vals)
+        with self.assertRaises(UserError):
+            self.Statement.with_user(self.officer).create(
+                {"mt940_text": paying_b, "state": "reconciled"}
+            )
+        statement.invalidate_recordset()
+        self.assertEqual(statement.state, "reconciled")
+        self.assertEqual(statement.mt940_text, paying_a)
+        statement.action_reconcile()
+        payments = {p.name: p.state for p in self.batch.payment_ids}
+        self.assertEqual((payments[a], payments[b]), ("paid", "sent"))
+        statement.mt940_filename = "TA.mt940"  # what is not the process's
