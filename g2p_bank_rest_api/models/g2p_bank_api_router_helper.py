@@ -97,8 +97,8 @@ class G2PBankApiRouterHelper(models.AbstractModel):
         return ReleaseBlockResponse(
             status="success",
             block_reference_no=block.reference,
-            amount_released=block.amount_released,
             error_message="",
+            **self._amounts(block, ["amount_released"]),
         )
 
     def initiate_payment(self, requests):
@@ -135,8 +135,10 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             )
         return record
 
-    def _amounts(self, record, names):
-        """Monetary columns read exactly (the ORM reads numeric as float)."""
+    def _amounts(self, record, names, null=None):
+        """Monetary columns read exactly (the ORM reads numeric as float), with the
+        decimals of the record's currency ("50.00", "0.00"); ``null`` for an
+        empty column."""
         record.flush_recordset(names)
         self.env.cr.execute(
             SQL(
@@ -146,11 +148,22 @@ class G2PBankApiRouterHelper(models.AbstractModel):
                 record.id,
             )
         )
-        values = self.env.cr.fetchone()
-        return {
-            n: None if v is None else Decimal(v)
-            for n, v in zip(names, values, strict=True)
-        }
+        values = [null if v is None else Decimal(v) for v in self.env.cr.fetchone()]
+        currency = record.currency_id
+        unit = Decimal(1).scaleb(-currency.decimal_places) if currency else None
+        return {n: self._money(v, unit) for n, v in zip(names, values, strict=True)}
+
+    @staticmethod
+    def _money(amount, unit):
+        """``amount`` with the currency's decimals; never rounded (the bank stores
+        no more decimals than its currency has)."""
+        if (
+            amount is None
+            or unit is None
+            or amount.as_tuple().exponent < unit.as_tuple().exponent
+        ):
+            return amount
+        return amount.quantize(unit)
 
     def _get_statement(self, statement_id):
         return self._get(
@@ -180,8 +193,12 @@ class G2PBankApiRouterHelper(models.AbstractModel):
                 status.HTTP_409_CONFLICT,
                 detail={
                     "code": "STATEMENT_NOT_READY",
-                    "message": f"Statement {statement.name} is {statement.state}; "
-                    "its MT940 is available once it is done.",
+                    "message": f"Statement {statement.name} failed: it has no "
+                    "MT940. Request a new statement (generate_account_statement): "
+                    "it reports the entries this one did not."
+                    if statement.state == "failed"
+                    else f"Statement {statement.name} is {statement.state}; its "
+                    "MT940 is available once it is done.",
                 },
             )
         return statement.mt940_text
@@ -213,13 +230,12 @@ class G2PBankApiRouterHelper(models.AbstractModel):
             success_count=batch.success_count,
             failed_count=batch.failed_count,
             error=batch.error or None,
-            **{  # totals by outcome are empty until the batch is processed
-                name: amount
-                for name, amount in self._amounts(
-                    batch, ["amount_total", "amount_success", "amount_failed"]
-                ).items()
-                if amount is not None
-            },
+            # totals by outcome are empty (zero) until the batch is processed
+            **self._amounts(
+                batch,
+                ["amount_total", "amount_success", "amount_failed"],
+                null=Decimal(0),
+            ),
         )
 
     def account_balance(self, account_number):

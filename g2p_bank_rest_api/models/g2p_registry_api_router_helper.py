@@ -1,3 +1,5 @@
+import re
+
 from fastapi import HTTPException
 
 from odoo import _, api, models
@@ -41,7 +43,9 @@ class G2PRegistryApiRouterHelper(models.AbstractModel):
     def search_registrants(self, filters, limit, offset):
         domain = [("is_registrant", "=", True)]
         if filters.name:
-            domain.append(("name", "ilike", filters.name))
+            # Part of the name, literally: % and _ are not wildcards here.
+            escaped = re.sub(r"([\\%_])", r"\\\1", filters.name)
+            domain.append(("name", "=ilike", f"%{escaped}%"))
         if filters.functional_id:
             domain.append(("g2p_functional_id", "=", filters.functional_id))
         if filters.account_number:

@@ -1,3 +1,4 @@
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -157,7 +158,25 @@ class G2PRegistryUpsert(models.AbstractModel):
                 item.error = item.error or RegistryError(
                     "INVALID_MEMBERS", _("Only groups have members.")
                 )
+            item.error = item.error or self._duplicate_member_error(data.members)
             item.partner_vals = vals
+
+    @api.model
+    def _duplicate_member_error(self, members):
+        """A RegistryError naming the members listed twice, else None (the database
+        would refuse the second membership, on create; on update the last would
+        silently win)."""
+        counts = Counter(member.functional_id for member in members or [])
+        twice = [fid for fid, count in counts.items() if count > 1]
+        if not twice:
+            return None
+        return RegistryError(
+            "DUPLICATE_MEMBER",
+            _(
+                "A member is listed more than once: %(fids)s. List each member once.",
+                fids=", ".join(twice),
+            ),
+        )
 
     def _prepare_account_vals(self, items):
         """Validate and normalise the accounts of ``items`` in Python; look the banks
@@ -393,16 +412,33 @@ class G2PRegistryUpsert(models.AbstractModel):
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name == FUNCTIONAL_ID_CONSTRAINT:
                 raise ConcurrentRegistration() from error
+            # What one request can repeat by itself (a member, an account, a second
+            # primary account) is refused before it reaches the database: a unique
+            # key met here was written by a concurrent request.
+            raise RegistryError(
+                "CONFLICT",
+                _(
+                    "The request conflicts with a concurrent change (%(detail)s): "
+                    "retry it.",
+                    detail=error.diag.message_detail or error.diag.constraint_name,
+                ),
+                409,
+            ) from error
+        except psycopg2.errors.ForeignKeyViolation as error:
+            # A record the request names was deleted by a concurrent request.
             raise RegistryError(
                 "CONFLICT",
                 _("The request conflicts with a concurrent change: retry it."),
                 409,
             ) from error
         except psycopg2.IntegrityError as error:
+            # A check or not-null constraint: the request's values, not a race.
             raise RegistryError(
-                "CONFLICT",
-                _("The request conflicts with a concurrent change: retry it."),
-                409,
+                code,
+                _(
+                    "The database refused the values: %(reason)s",
+                    reason=error.diag.message_primary or error.pgcode,
+                ),
             ) from error
 
     def _retry_request(self):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from odoo.api import Environment
 
 from ..dependencies import registry_api_env
+from ..routing import G2PRoute
 from ..schemas.errors import error_responses
 from ..schemas.registry import (
     PRINTABLE,
@@ -32,7 +33,9 @@ from ..schemas.registry import (
     ResolveResult,
 )
 
-registry_router = APIRouter(tags=["registry"], responses=error_responses(401, 403, 422))
+registry_router = APIRouter(
+    route_class=G2PRoute, tags=["registry"], responses=error_responses(401, 403, 422)
+)
 NOT_FOUND = error_responses(
     404, e404=("REGISTRANT_NOT_FOUND", "No registrant has the id 42.")
 )
@@ -125,7 +128,7 @@ async def search_registrants(
 
 
 @registry_router.get(
-    "/registrants/by-functional-id/{functional_id}", responses=NOT_FOUND
+    "/registrants/by-functional-id/{functional_id:path}", responses=NOT_FOUND
 )
 async def get_registrant_by_functional_id(
     functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
@@ -189,7 +192,7 @@ async def bulk_upsert(request: BulkRegistrantRequest, env: RegistryEnv) -> BulkR
     return _helper(env).bulk_upsert(request)
 
 
-@registry_router.get("/mapper/{functional_id}", responses=NOT_FOUND)
+@registry_router.get("/mapper/{functional_id:path}", responses=NOT_FOUND)
 async def get_mapping(
     functional_id: Annotated[FunctionalId, Path()], env: RegistryEnv
 ) -> FinancialAddressOut:

@@ -4,11 +4,19 @@ Plain pydantic models (not extendable): the contract fixes the wire format. Unkn
 keys are ignored (the OpenG2P bridge sends ``active``); amounts are ``Decimal``.
 """
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal, NotRequired
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, with_config
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    with_config,
+)
 from typing_extensions import TypedDict
 
 from .registry import PRINTABLE
@@ -32,12 +40,30 @@ Currency = Annotated[
     Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$", examples=["KES"]),
     AfterValidator(_iso_currency),
 ]
+#: An amount given as a string: digits with an optional sign and point, as the
+#: OpenAPI document says (Python's Decimal would also take "1_000", " 5 ", "1e3").
+PLAIN_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
+def _plain_decimal_text(value):
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+        raise ValueError(
+            f"{value[:40]!r} is not an amount: write digits with an optional "
+            'decimal point, as in "1500.00" (or a JSON number)'
+        )
+    return value
+
+
+# JSON numbers are read exactly (see ``routing``), strings are plain decimals.
 PositiveAmount = Annotated[
     Decimal,
     Field(gt=0, max_digits=20, allow_inf_nan=False, examples=[Decimal("1500.00")]),
+    # After the Field: the documented schema stays pydantic's.
+    BeforeValidator(_plain_decimal_text),
 ]
-# Text without control characters: PostgreSQL refuses NUL, and none belongs in a name
-# or a reference (the service's own limit is 255 characters).
+# One line of text (PRINTABLE): PostgreSQL refuses NUL, and a line break in a
+# narrative or a name breaks the MT940 statements (the service's own limit is 255
+# characters).
 AccountNumber = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["PROG-FUND-001"]),
@@ -143,6 +169,7 @@ class BlockFundsRequest(ContractModel):
             default=None,
             min_length=1,
             max_length=16,
+            pattern=PRINTABLE,
             description="Optional idempotency key (an extension of the contract): "
             "the same reference with the same account and amount answers the first "
             "block; with other content it fails with DUPLICATE_REFERENCE.",
@@ -234,8 +261,10 @@ class PaymentRequest(TypedDict):
     beneficiary_account: AccountNumber
     beneficiary_account_currency: Currency
     beneficiary_account_type: Literal["BANK_ACCOUNT", "MOBILE_WALLET", "EMAIL_WALLET"]
-    beneficiary_bank_code: NotRequired[Code]
-    beneficiary_branch_code: NotRequired[Code]
+    # Required, as in the contract (the example bank and the bridge's connector
+    # have them as required strings); empty for a wallet.
+    beneficiary_bank_code: Code
+    beneficiary_branch_code: Code
     beneficiary_mobile_wallet_provider: NotRequired[Text | None]
     beneficiary_phone_no: NotRequired[
         Annotated[str, Field(max_length=32, pattern=PRINTABLE)] | None

@@ -49,7 +49,10 @@ def _example(code, message):
 ERRORS = {
     400: (
         ErrorResponse,
-        "The body cannot be read (it is not UTF-8 text).",
+        (
+            "The body cannot be read: it is not UTF-8 text, or its JSON is nested "
+            "too deeply."
+        ),
         {"detail": "There was an error parsing the body"},
     ),
     401: (

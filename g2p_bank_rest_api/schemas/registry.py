@@ -17,8 +17,12 @@ from odoo.addons.extendable_fastapi.schemas import PagedCollection
 MAX_BULK_ITEMS = 1000
 
 
-#: Text without control characters (PostgreSQL refuses NUL; none belongs in a name).
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: One line of text: no control character (PostgreSQL refuses NUL; a line break in
+#: a name or a reference breaks the records and statements that show it: an MT940
+#: narrative is one line each) and none of Unicode's own line or paragraph separators.
+#: Every text field of both apps is one line.
+ONE_LINE_CHARACTER = r"[^\x00-\x1f\u007f-\u009f\u2028\u2029]"
+PRINTABLE = rf"^{ONE_LINE_CHARACTER}*$"
 
 
 def _text(max_length, min_length=0):

@@ -11,3 +11,5 @@ from . import test_contract_schemathesis
 from . import test_openapi_examples
 from . import test_dependant_cache
 from . import test_fastapi_dispatcher
+from . import test_bank_api_input
+from . import test_registry_input

@@ -92,3 +92,19 @@ class BankApiCase(FastAPITransactionCase):
             ),
             (book, blocked, available),
         )
+
+    def post_raw(self, path, body):
+        """POST ``body`` (bytes) as JSON: numbers as the client wrote them."""
+        with self._create_test_client(raise_server_exceptions=False) as client:
+            return client.post(
+                path, content=body, headers={"Content-Type": "application/json"}
+            )
+
+    def exact(self, record, fname):
+        """A monetary column as PostgreSQL stores it."""
+        record.flush_recordset([fname])
+        self.env.cr.execute(
+            f"SELECT {fname}::text FROM {record._table} WHERE id = %s",
+            [record.id],
+        )
+        return Decimal(self.env.cr.fetchone()[0])

@@ -94,6 +94,12 @@ class TestBankApiOverHttp(HttpCase):
                 {"code": "UNAUTHORIZED", "message": says},
             )
 
+    def test_non_ascii_key_is_401_not_500(self):
+        """OCA's key comparison raises TypeError on text that is not ASCII."""
+        response = self.check_funds({"HTTP-API-KEY": "\xe9\xe9"})
+        self.assertEqual(response.status_code, 401, response.text)
+        self.assertEqual(response.json()["detail"]["code"], "UNAUTHORIZED")
+
     def test_revoked_key_is_401(self):
         """OCA caches keys: an archived or deleted key used to go on working."""
         keys = self.env["auth.api.key"].create(

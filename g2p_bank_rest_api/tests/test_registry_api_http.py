@@ -86,7 +86,7 @@ class TestRegistryApiOverHttp(HttpCase):
         self.assertEqual(created.create_uid.login, "test_http_registry_client")
 
     def test_missing_or_wrong_key_is_401(self):
-        for key in (None, "not-a-key"):
+        for key in (None, "not-a-key", "\xe9\xe9"):
             with self.subTest(key=key):
                 response = self.request("/registrants/by-functional-id/T-HTTP", key)
                 self.assertEqual(response.status_code, 401, response.text)

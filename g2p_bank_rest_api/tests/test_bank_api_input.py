@@ -1,0 +1,284 @@
+import json
+import re
+from decimal import Decimal
+
+from fastapi import FastAPI
+
+from odoo.tests import tagged
+
+from ..routers.bank import bank_router
+from ..routers.registry import registry_router
+from .common import BankApiCase
+
+
+def _input_strings(document):
+    """``(where, schema)`` of every string a client sends to the app of ``document``
+    (OpenAPI): request bodies and parameters, references followed."""
+    schemas = document["components"]["schemas"]
+    seen, found = set(), []
+
+    def walk(schema, where):
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            if name not in seen:
+                seen.add(name)
+                walk(schemas[name], name)
+            return
+        if any(sub.get("type") == "number" for sub in schema.get("anyOf", [])):
+            return  # an amount: a decimal (TestExactAmounts)
+        if schema.get("type") == "string" and "enum" not in schema:
+            found.append((where, schema))
+        for key in ("anyOf", "oneOf", "allOf"):
+            for sub in schema.get(key, []):
+                walk(sub, where)
+        for name, sub in schema.get("properties", {}).items():
+            walk(sub, f"{where}.{name}")
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"], f"{where}[]")
+
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                walk(parameter["schema"], f"{path} {parameter['name']}")
+            body = operation.get("requestBody", {}).get("content", {})
+            for content in body.values():
+                walk(content["schema"], path)
+    return found
+
+
+@tagged("post_install", "-at_install")
+class TestExactAmounts(BankApiCase):
+    """JSON numbers used to be parsed as floats: 100000000000000.01 was blocked as
+    100000000000000.02, and an amount with 34 decimals passed as 0.1."""
+
+    def test_json_numbers_are_read_exactly(self):
+        self.account.deposit(Decimal("400000000000000.00"), reference="TEST-BIG")
+        response = self.post_raw(
+            "/block_funds",
+            b'{"account_number": "TEST-FUND-1", "currency": "KES",'
+            b' "amount": 100000000000000.01}',
+        )
+        self.assertEqual(response.json()["status"], "success", response.text)
+        block = self.env["g2p.sim.fund.block"].search(
+            [("reference", "=", response.json()["block_reference_no"])]
+        )
+        self.assertEqual(self.exact(block, "amount"), Decimal("100000000000000.01"))
+        self.assertEqual(
+            self.exact(self.account, "blocked_amount"), Decimal("100000000000000.01")
+        )
+
+    def test_json_numbers_with_too_many_decimals_are_422(self):
+        for path, body in (
+            (
+                "/block_funds",
+                (
+                    b'{"account_number": "TEST-FUND-1", "currency": "KES",'
+                    b' "amount": 0.1000000000000000055511151231257827}'
+                ),
+            ),
+            (
+                "/check_funds",
+                (
+                    b'{"account_number": "TEST-FUND-1", "account_currency": "KES",'
+                    b' "total_funds_needed": 10000.000000000001}'
+                ),
+            ),
+        ):
+            with self.subTest(path):
+                response = self.post_raw(path, body)
+                self.assertEqual(response.status_code, 422, response.text)
+        self.assertBalances(10000, 0, 10000)
+
+    def test_payment_amount_is_read_exactly(self):
+        block = self.block("500")
+        payment = self.payment("EXACT-1", block)
+        del payment["payment_amount"]
+        body = json.dumps([payment])[:-2] + ', "payment_amount": 100.000000000000001}]'
+        response = self.post_raw("/initiate_payment", body.encode())
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertFalse(
+            self.env["g2p.sim.payment"].search(
+                [("payment_reference_number", "=", "EXACT-1")]
+            )
+        )
+
+    def test_amount_strings_are_plain_decimals(self):
+        for amount in ("1_000", " 5 ", "1e3", "5 000", "0x10"):
+            with self.subTest(amount):
+                response = self.post(
+                    "/block_funds",
+                    {
+                        "account_number": "TEST-FUND-1",
+                        "currency": "KES",
+                        "amount": amount,
+                    },
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["detail"][0]["loc"], ["body", "amount"]
+                )
+        self.assertBalances(10000, 0, 10000)
+
+    def test_release_answers_the_exact_amount_with_the_currency_decimals(self):
+        self.account.deposit(Decimal("400000000000000.00"), reference="TEST-BIG")
+        for amount, released in (
+            ("399999999999999.99", "399999999999999.99"),
+            ("50", "50.00"),
+        ):
+            with self.subTest(amount):
+                reference = self.block(amount)
+                body = self.post("/release_block", {"block_reference_no": reference})
+                self.assertEqual(body.json()["amount_released"], released, body.text)
+
+    def test_batch_totals_have_the_currency_decimals(self):
+        block = self.block("300")
+        batch_id = self.post(
+            "/initiate_payment", [self.payment("DEC-1", block, amount="50")]
+        ).json()["batch_id"]
+        pending = self.get(f"/batches/{batch_id}").json()
+        self.assertEqual(
+            (
+                pending["amount_total"],
+                pending["amount_success"],
+                pending["amount_failed"],
+            ),
+            ("50.00", "0.00", "0.00"),
+        )
+        batch = self.env["g2p.sim.payment.batch"].search([("name", "=", batch_id)])
+        self.env["g2p.sim.bank"].process_batch(batch)
+        done = self.get(f"/batches/{batch_id}").json()
+        self.assertEqual(
+            (done["amount_success"], done["amount_failed"]), ("50.00", "0.00")
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestOneLineText(BankApiCase):
+    def test_line_breaks_and_control_characters_are_422_naming_the_field(self):
+        block = self.block("300")
+        cases = [
+            ("narrative_1", "Cash\ntransfer"),
+            ("narrative_4", "BENEF\r1"),
+            ("beneficiary_name", "Jane\tDoe"),
+            ("payment_reference_number", "PAY\u2028X"),
+            ("beneficiary_account", "BEN\x85X"),
+        ]
+        for n, (field, value) in enumerate(cases):
+            with self.subTest(field):
+                payment = self.payment(f"LINE-{n}", block, **{field: value})
+                response = self.post("/initiate_payment", [payment])
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["detail"][0]["loc"], ["body", 0, field]
+                )
+        self.assertFalse(self.env["g2p.sim.payment"].search([]))
+
+    def test_nul_in_block_reference_is_422_not_500(self):
+        response = self.post(
+            "/block_funds",
+            {
+                "account_number": "TEST-FUND-1",
+                "currency": "KES",
+                "amount": "10.00",
+                "block_reference_no": "RVAPI\u0000X",
+            },
+        )
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertEqual(
+            response.json()["detail"][0]["loc"], ["body", "block_reference_no"]
+        )
+        self.assertBalances(10000, 0, 10000)
+
+    def test_every_text_a_client_sends_is_one_line(self):
+        """Every string of both apps' requests (bodies and parameters) has a pattern,
+        and it refuses a line break and a NUL."""
+        for router in (bank_router, registry_router):
+            app = FastAPI()
+            app.include_router(router)
+            strings = _input_strings(app.openapi())
+            self.assertGreater(len(strings), 10)
+            for where, schema in strings:
+                with self.subTest(where):
+                    self.assertIn("pattern", schema)
+                    for text in ("a\nb", "a\x00b"):
+                        self.assertIsNone(re.search(schema["pattern"], text))
+
+    def test_references_with_a_slash_can_be_read_back(self):
+        block = self.block("300")
+        self.post("/initiate_payment", [self.payment("PB/2026/1", block)])
+        response = self.get("/payments/PB%2F2026%2F1")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["payment_reference_number"], "PB/2026/1")
+        self.assertEqual(self.get("/payments/PB/2026/1").status_code, 200)
+
+
+@tagged("post_install", "-at_install")
+class TestBoundedErrors(BankApiCase):
+    def test_a_422_is_bounded_and_says_where(self):
+        """Each missing field echoed its whole item: a 2 MB request answered 22 MB."""
+        response = self.post("/initiate_payment", [{"x": "y" * 1000}] * 2000)
+        self.assertEqual(response.status_code, 422)
+        self.assertLess(len(response.content), 20_000)
+        errors = response.json()["detail"]
+        self.assertEqual(errors[0]["loc"], ["body", 0, "payment_reference_number"])
+        self.assertEqual(errors[0]["type"], "missing")
+        self.assertEqual(errors[-1]["type"], "too_many_errors")
+        self.assertRegex(errors[-1]["msg"], r"^\d+ more errors not listed")
+        self.assertEqual(len(errors), 21)
+
+    def test_long_text_echoed_is_cut(self):
+        response = self.post(
+            "/check_funds",
+            {
+                "account_number": "X\n" * 5000,
+                "account_currency": "KES",
+                "total_funds_needed": 1,
+            },
+        )
+        self.assertEqual(response.status_code, 422)
+        self.assertLess(len(response.content), 2000)
+        self.assertEqual(
+            response.json()["detail"][0]["loc"], ["body", "account_number"]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestFailedStatement(BankApiCase):
+    def test_failed_statement_says_to_request_a_new_one(self):
+        statement_id = self.post(
+            "/generate_account_statement", {"program_account_number": "TEST-FUND-1"}
+        ).json()["account_statement_id"]
+        statement = self.env["g2p.sim.statement"].search([("name", "=", statement_id)])
+        statement.write({"state": "failed", "error": "test"})
+        response = self.get(f"/statements/{statement_id}/mt940")
+        self.assertEqual(response.status_code, 409, response.text)
+        message = response.json()["detail"]["message"]
+        self.assertIn("failed", message)
+        self.assertIn("new statement", message)
+        self.assertNotIn("once it is done", message)
+
+
+@tagged("post_install", "-at_install")
+class TestBankCodes(BankApiCase):
+    def test_bank_and_branch_codes_are_required_as_in_the_contract(self):
+        """The example bank and the bridge's connector have them as required
+        strings; a wallet payment sends them empty."""
+        block = self.block("300")
+        for field in ("beneficiary_bank_code", "beneficiary_branch_code"):
+            with self.subTest(field):
+                payment = self.payment("CODE-1", block)
+                del payment[field]
+                response = self.post("/initiate_payment", [payment])
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["detail"][0]["loc"], ["body", 0, field]
+                )
+        wallet = self.payment(
+            "CODE-2",
+            block,
+            beneficiary_account_type="MOBILE_WALLET",
+            beneficiary_bank_code="",
+            beneficiary_branch_code="",
+        )
+        response = self.post("/initiate_payment", [wallet])
+        self.assertEqual(response.json()["status"], "success", response.text)
