@@ -17,8 +17,15 @@ ACCOUNT_TYPES = {
 }
 #: What officers may set on a payment (in a draft batch). Everything else (the
 #: reference, the account snapshot, the state and the outcome) is set by the batch's
-#: steps only, which write it in SQL or with the context key ``g2p_transition``.
+#: steps only, which write it in SQL or as ``is_process`` says.
 USER_FIELDS = frozenset({"batch_id", "registrant_id", "amount"})
+
+
+def is_process(env):
+    """Whether ``env`` writes as the batch's steps do: the context key
+    ``g2p_transition`` as superuser. The key alone is not enough: a user's RPC call
+    may pass any context key, but cannot become superuser."""
+    return bool(env.context.get("g2p_transition")) and env.is_superuser()
 
 
 class G2PPayment(models.Model):
@@ -120,7 +127,7 @@ class G2PPayment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("g2p_transition"):
+        if not is_process(self.env):
             for vals in vals_list:
                 self._check_user_fields(vals)
         missing = [vals for vals in vals_list if not vals.get("name")]
@@ -140,7 +147,7 @@ class G2PPayment(models.Model):
         return payments
 
     def write(self, vals):
-        if not self.env.context.get("g2p_transition"):
+        if not is_process(self.env):
             self._check_user_fields(vals)
         batches = self.batch_id
         if vals.keys() & USER_FIELDS:

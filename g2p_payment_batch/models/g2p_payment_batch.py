@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .g2p_bank_connector import G2PBankConnectorError
+from .g2p_payment import is_process
 
 BATCH_STATES = [
     ("draft", "Draft"),
@@ -30,7 +31,7 @@ DRAFT_FIELDS = {
     "narrative",
     "max_bank_batch_size",
 }
-#: Fields set by the batch's steps only (the context key ``g2p_transition``): its
+#: Fields set by the batch's steps only (``_as_process``): its
 #: state, block, counts and totals, errors and attempts, and what it is linked to.
 PROCESS_FIELDS = frozenset(
     {
@@ -199,12 +200,12 @@ class G2PPaymentBatch(models.Model):
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
-            if not self.env.context.get("g2p_transition"):
+            if not is_process(self.env):
                 self._check_process_fields(vals.keys() - {"name"})
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.context.get("g2p_transition"):
+        if not is_process(self.env):
             self._check_process_fields(vals.keys())
             if DRAFT_FIELDS & vals.keys():
                 self._check_draft(_("change the batch's details"))
@@ -250,7 +251,7 @@ class G2PPaymentBatch(models.Model):
         """Run every remaining step, one job after the other."""
         for batch in self:
             batch._check_expected_state()
-            batch.with_context(g2p_transition=True).auto_continue = True
+            batch._as_process().auto_continue = True
             self.env["g2p.payment.batch.runner"]._enqueue_step(batch)
         return True
 
@@ -294,10 +295,9 @@ class G2PPaymentBatch(models.Model):
                     n=previous.name,
                 )
             )
-        batch = self.with_context(g2p_transition=True).copy(
-            {"reissued_from_id": self.id}
+        batch = (
+            self._as_process().copy({"reissued_from_id": self.id}).with_env(self.env)
         )
-        batch = batch.with_context(g2p_transition=False)
         self.env["g2p.payment.batch.builder"]._add_payments(
             batch, [(p.registrant_id, p.amount) for p in failed]
         )
@@ -407,9 +407,13 @@ class G2PPaymentBatch(models.Model):
             )
         return _("Cancelled; fund block %(r)s released.", r=reference)
 
+    def _as_process(self):
+        """The batch as its steps write what they own (see ``is_process``)."""
+        return self.sudo().with_context(g2p_transition=True)
+
     def _transition(self, state, message):
         self.ensure_one()
-        self.with_context(g2p_transition=True).write({"state": state})
+        self._as_process().write({"state": state})
         self.message_post(body=message)
 
     def _total(self):

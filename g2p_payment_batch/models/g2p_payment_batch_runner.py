@@ -105,9 +105,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         if eta is None and record.state == "pending" and record.eta:
             record.sudo().eta = False
         if step:
-            batch.sudo().with_context(g2p_transition=True).write(
-                {"step_error": False, "step_job_id": record.id}
-            )
+            batch._as_process().write({"step_error": False, "step_job_id": record.id})
 
     @api.model
     def _identity_key(self, batch, method):
@@ -144,7 +142,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 return work()
         except (G2PBankConnectorError, UserError) as error:
             message = str(error.args[0])
-            batch.with_context(g2p_transition=True).write({"step_error": message})
+            batch._as_process().write({"step_error": message})
             batch.message_post(
                 body=_(
                     "Step failed, the batch stays %(s)s: %(e)s",
@@ -197,7 +195,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             reference = batch.connector_id.block_funds(
                 batch.funding_account_number, batch.currency_id.name, total, batch.name
             )
-            batch.with_context(g2p_transition=True).block_reference = reference
+            batch._as_process().block_reference = reference
             batch._transition(
                 "funds_blocked",
                 _(
@@ -382,9 +380,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 )
             ):
                 reference = connector.request_statement(account)
-                batch.with_context(
-                    g2p_transition=True
-                ).statement_request_ref = reference
+                batch._as_process().statement_request_ref = reference
             refs = list(connector.list_statements(account))
             if batch.statement_request_ref:
                 refs.append(batch.statement_request_ref)
@@ -405,9 +401,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     # Its entries are in the bank's next statement: ask for one.
                     failed.append(ref)
                     if ref == batch.statement_request_ref:
-                        batch.with_context(
-                            g2p_transition=True
-                        ).statement_request_ref = False
+                        batch._as_process().statement_request_ref = False
                     continue
                 if text is None:
                     waiting += 1
@@ -453,7 +447,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             batch._settle()
             if batch.sent_count and batch.statement_attempts < MAX_STATEMENT_ATTEMPTS:
                 attempts = batch.statement_attempts + 1
-                batch.with_context(g2p_transition=True).statement_attempts = attempts
+                batch._as_process().statement_attempts = attempts
                 # Not the batch's step while it waits: the officer may obtain
                 # statements meanwhile, and a batch reconciled meanwhile (a pushed
                 # statement) is not shown busy; it then finds nothing to do.

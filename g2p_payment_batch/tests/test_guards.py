@@ -178,6 +178,12 @@ class TestGuards(PaymentBatchCase):
         self.assertEqual(
             payment.account_number, payment.registrant_id.bank_ids.acc_number
         )
+        # The steps' context key, which any RPC call may pass, opens nothing.
+        forged = {"g2p_transition": True}
+        with self.assertRaisesRegex(UserError, "set by the batch's steps"):
+            payment.with_context(**forged).write({"account_number": "HACKED-ACCT"})
+        with self.assertRaisesRegex(UserError, "only through the batch's steps"):
+            other.with_context(**forged).write({"block_reference": batch.name})
         # The steps still can.
         batch.action_run()
         self.assertFalse(run_jobs(self.env))
