@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
@@ -130,6 +132,8 @@ class G2PPayment(models.Model):
         if not is_process(self.env):
             for vals in vals_list:
                 self._check_user_fields(vals)
+                if "amount" in vals and vals.get("batch_id"):
+                    self._check_amount(vals["amount"], vals["batch_id"])
         missing = [vals for vals in vals_list if not vals.get("name")]
         for vals, reference in zip(
             missing, self._next_references(len(missing)), strict=True
@@ -149,6 +153,9 @@ class G2PPayment(models.Model):
     def write(self, vals):
         if not is_process(self.env):
             self._check_user_fields(vals)
+            if "amount" in vals:
+                for batch_id in {vals.get("batch_id") or p.batch_id.id for p in self}:
+                    self._check_amount(vals["amount"], batch_id)
         batches = self.batch_id
         if vals.keys() & USER_FIELDS:
             batches._check_draft(_("change payments"))
@@ -188,6 +195,17 @@ class G2PPayment(models.Model):
                     f=", ".join(sorted(owned)),
                 )
             )
+
+    def _check_amount(self, amount, batch_id):
+        """Refuse an amount the batch cannot pay, as the wizards do (typed in the
+        batch's payment list, it would otherwise be rounded by the field, or fail
+        only at the bank)."""
+        batch = self.env["g2p.payment.batch"].browse(batch_id)
+        error = self.env["g2p.payment.batch.builder"]._amount_error(
+            Decimal(str(amount)), batch.currency_id
+        )
+        if error:
+            raise ValidationError(error)
 
     def _check_once_per_batch(self, pairs):
         """A registrant is paid at most once per batch: refuse ``pairs``

@@ -6,8 +6,6 @@ from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from odoo.addons.g2p_bank_simulator.mt940.writer import AMOUNT_CHARS
-
 
 class G2PPaymentBatchBuilder(models.AbstractModel):
     """Fills a draft batch: payments for registrants (those who cannot be paid
@@ -48,10 +46,9 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
         if not amount.is_finite() or amount <= 0:
             return _("The amount must be positive.")
         places = currency.decimal_places
-        if amount.adjusted() + 1 > AMOUNT_CHARS - 1 - places:
-            largest = Decimal(10) ** (AMOUNT_CHARS - 1 - places) - Decimal(1).scaleb(
-                -places
-            )
+        limit = self.env["g2p.sim.bank"]._amount_limit(currency)
+        if amount >= limit:
+            largest = limit - Decimal(1).scaleb(-places)
             return _(
                 "The amount %(a)s is too large: the bank's statements carry at most "
                 "%(m)s %(c)s.",

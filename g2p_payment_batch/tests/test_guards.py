@@ -345,6 +345,30 @@ class TestGuards(PaymentBatchCase):
         ).action_add()
         self.assertEqual(self.batch_amounts(batch)[0], Decimal("999999999999.99") * 4)
 
+    def test_amounts_typed_in_the_payment_list_are_checked_as_the_wizards_do(self):
+        batch = self.officer_batch(self.people[:1])
+        payment = batch.payment_ids
+        for amount, error in (
+            (20.004, "more than 2 decimals"),
+            (1e13, "too large"),
+            (-5, "positive"),
+        ):
+            with self.subTest(amount), self.assertRaisesRegex(ValidationError, error):
+                payment.write({"amount": amount})
+            with self.subTest(amount), self.assertRaisesRegex(ValidationError, error):
+                batch.write(
+                    {
+                        "payment_ids": [
+                            (
+                                0,
+                                0,
+                                {"registrant_id": self.people[1].id, "amount": amount},
+                            )
+                        ]
+                    }
+                )
+        self.assertEqual((batch.payment_count, payment.amount), (1, 10.0))
+
     # -------------------------------------------------------------- 9. wording
     def test_messages_count_and_show_currency_codes(self):
         batch = self.officer_batch(self.people[:1], amount="1234.50")
