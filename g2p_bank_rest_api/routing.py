@@ -23,6 +23,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from .schemas.registry import PRINTABLE
+
 #: Errors a 422 lists; the others are counted.
 MAX_ERRORS = 20
 #: The longest text echoed back as an error's ``input`` (longer text is cut).
@@ -50,6 +52,12 @@ def bounded_errors(errors):
     bounded = []
     for error in errors[:MAX_ERRORS]:
         error = dict(error)
+        if error.get("ctx", {}).get("pattern") == PRINTABLE:
+            # Pydantic would quote the regular expression; say it in words.
+            error["msg"] = (
+                "Text must be one line of printable characters: no line breaks, "
+                "tabs or other control characters"
+            )
         if isinstance(error.get("input"), dict | list | tuple | bytes):
             del error["input"]  # a whole item or list: the loc says where
         elif "input" in error:

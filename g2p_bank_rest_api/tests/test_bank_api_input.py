@@ -184,9 +184,10 @@ class TestOneLineText(BankApiCase):
             },
         )
         self.assertEqual(response.status_code, 422, response.text)
-        self.assertEqual(
-            response.json()["detail"][0]["loc"], ["body", "block_reference_no"]
-        )
+        error = response.json()["detail"][0]
+        self.assertEqual(error["loc"], ["body", "block_reference_no"])
+        # In words, not as the regular expression.
+        self.assertIn("one line of printable characters", error["msg"])
         self.assertBalances(10000, 0, 10000)
 
     def test_every_text_a_client_sends_is_one_line(self):
