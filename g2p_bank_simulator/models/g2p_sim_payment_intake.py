@@ -174,6 +174,18 @@ class G2PSimPaymentIntake(models.AbstractModel):
                 return self._record(payments, per_block, currency), True
         except UniqueViolation:
             replayed = self._replayed_batch(payments)
+        except G2PSimBankError as error:
+            # The same request, sent again while the first was being recorded, waited
+            # for the block's row; under READ COMMITTED it then finds the block
+            # reserved by the first one (BLOCK_EXCEEDED) before meeting its
+            # references. Its answer is the first one's batch, not a failure that
+            # would make a client pay again under new references.
+            replayed = None
+            if error.code in ("BLOCK_EXCEEDED", "BLOCK_NOT_ACTIVE"):
+                replayed = self._replayed_batch(payments)
+            if replayed is None:
+                raise
+            return replayed, False
         if replayed is None:  # not visible to this transaction, or since deleted
             raise G2PSimBankError(
                 "DUPLICATE_REFERENCE",

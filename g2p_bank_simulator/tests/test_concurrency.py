@@ -6,6 +6,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..transactions import read_committed
 from .committed import CommittedCase
 
 
@@ -150,6 +151,47 @@ class TestConcurrency(CommittedCase):
             )
             reserved, remaining = cr.fetchone()
         self.assertEqual((Decimal(reserved), Decimal(remaining)), (450, 500))
+
+    def test_a_replay_that_waited_for_the_first_request_gets_its_batch(self):
+        """The same request sent again while the first is being recorded (a client
+        retrying after a timeout), under READ COMMITTED as the bank's app runs it:
+        the second waits for the block's row, then finds it reserved by the first.
+        It is answered with the first one's batch, not BLOCK_EXCEEDED, which would
+        tell the client that payments being executed failed."""
+        prog = self._fund("1000.00")
+        block_ref = self._run(
+            lambda env: env["g2p.sim.bank"].block_funds(prog, "EUR", "500.00").reference
+        )
+        request = [
+            {
+                "payment_reference_number": f"{self.tag}-RETRY",
+                "remitting_account": prog,
+                "remitting_account_currency": "EUR",
+                "payment_amount": "400.00",  # more than half of the block
+                "funds_blocked_reference_number": block_ref,
+                "beneficiary_name": "B",
+                "beneficiary_account": f"CC-{self.tag}-BEN",
+                "beneficiary_account_type": "BANK_ACCOUNT",
+                "beneficiary_bank_code": "OTHER",
+            }
+        ]
+        first = []
+
+        def initiate(env):
+            read_committed(env.cr)
+            return env["g2p.sim.bank"].initiate_payment(request).ids
+
+        answer = self._job_while(lambda env: first.extend(initiate(env)), initiate)
+        self.assertEqual(answer, first)
+        with self.db.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT amount_reserved::text FROM g2p_sim_fund_block "
+                    "WHERE reference = %s",
+                    block_ref,
+                )
+            )
+            self.assertEqual(Decimal(cr.fetchone()[0]), Decimal("400.00"))
 
     def test_same_references_on_two_blocks_at_once_pay_once(self):
         """Two requests with the same payment references on different blocks, the
