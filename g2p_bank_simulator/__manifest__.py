@@ -1,7 +1,7 @@
 {
     "name": "G2P Bank Simulator",
     "summary": "A simulated sponsor bank: accounts, blocks, payments, ledger, MT940",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
     "website": "https://github.com/g2p-bank/g2p-bank",

@@ -1,4 +1,5 @@
 import hashlib
+import logging
 from decimal import Decimal, InvalidOperation
 
 from odoo import api, models
@@ -12,6 +13,8 @@ OTHER_BANK_REASONS = (
     "ACCOUNT_DECEASED",
 )
 PARAM_PREFIX = "g2p_bank_simulator."
+
+_logger = logging.getLogger(__name__)
 
 
 class G2PSimFailureSimulator(models.AbstractModel):
@@ -27,19 +30,35 @@ class G2PSimFailureSimulator(models.AbstractModel):
     @api.model
     def _settings(self):
         get = self.env["ir.config_parameter"].sudo().get_param
-        try:
-            rate = Decimal(get(PARAM_PREFIX + "failure_rate") or "0")
-        except InvalidOperation:
-            rate = Decimal(0)
         missing = get(PARAM_PREFIX + "nonexistent_accounts") or ""
         return {
             "bank_code": (get(PARAM_PREFIX + "bank_code") or "SIMBANK").strip(),
-            "failure_rate": min(max(rate, Decimal(0)), Decimal(100)),
+            "failure_rate": self._failure_rate(get(PARAM_PREFIX + "failure_rate")),
             "seed": get(PARAM_PREFIX + "seed") or "0",
             "nonexistent": {
                 line.strip() for line in missing.splitlines() if line.strip()
             },
         }
+
+    @api.model
+    def _failure_rate(self, stored):
+        """The stored failure rate (percent), read leniently: the settings screen
+        refuses a bad one, but a system parameter edited by hand may hold anything;
+        batches then go on with the nearest valid rate, and the log says so."""
+        try:
+            rate = Decimal(stored or "0")
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        used = min(max(rate, Decimal(0)), Decimal(100)) if rate.is_finite() else 0
+        if used != rate:
+            _logger.warning(
+                "System parameter %sfailure_rate is %r, not a percentage from 0 to "
+                "100: using %s.",
+                PARAM_PREFIX,
+                stored,
+                used,
+            )
+        return Decimal(used)
 
     @api.model
     def _draw(self, seed, reference, salt):

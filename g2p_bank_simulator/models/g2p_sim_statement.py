@@ -1,6 +1,7 @@
 import logging
 import tempfile
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import requests
 from psycopg2 import OperationalError
@@ -18,6 +19,19 @@ _logger = logging.getLogger(__name__)
 CHUNK = 5000
 MT940_MIMETYPE = "application/x-mt940"
 PUSH_TIMEOUT = 30
+
+
+def is_http_url(url):
+    """Whether ``url`` is an http(s) URL with a host (what the push job can post to)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an invalid IPv6 host
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(char.isspace() or not char.isprintable() for char in url)
+    )
 
 
 class G2PSimStatement(models.Model):
@@ -337,6 +351,13 @@ class G2PSimStatement(models.Model):
             # downloadable), rather than pending for ever.
             self.push_state = "none"
             return self.env._("No upload URL is configured: not pushed.")
+        if not is_http_url(url):
+            # Set by hand in the system parameters: no retry can make it work.
+            error = self.env._(
+                "The upload URL %(u)r is not an http(s) URL: not pushed.", u=url
+            )
+            self.write({"push_state": "failed", "push_error": error})
+            return error
         files = {
             "statement_file": (
                 f"{self.name}.mt940",
