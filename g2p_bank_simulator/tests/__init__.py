@@ -8,3 +8,4 @@ from . import test_concurrency
 from . import test_security
 from . import test_dead_jobs
 from . import test_settings
+from . import test_account
