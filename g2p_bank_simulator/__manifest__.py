@@ -23,6 +23,7 @@
         "views/g2p_sim_ledger_entry_views.xml",
         "views/g2p_sim_statement_views.xml",
         "views/res_config_settings_views.xml",
+        "wizards/g2p_sim_deposit_wizard_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/g2p_sim_demo.xml"],

@@ -193,6 +193,14 @@ class G2PSimAccount(models.Model):
         action["context"] = {}
         return action
 
+    def action_open_deposit(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "g2p_bank_simulator.g2p_sim_deposit_wizard_action"
+        )
+        action["context"] = {"default_account_id": self.id}
+        return action
+
     def action_generate_statement(self):
         self.ensure_one()
         statement = self.env["g2p.sim.bank"].generate_statement(self.account_number)

@@ -7,6 +7,7 @@ import requests
 from psycopg2 import OperationalError
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -155,13 +156,7 @@ class G2PSimStatement(models.Model):
             self.write({"state": "failed", "error": str(error)})
             return self.env._("Statement %(s)s failed: %(e)s", s=self.name, e=error)
         if self._upload_url():
-            self.push_state = "pending"
-            self.with_delay(
-                channel="root.g2p_bank_simulator.statement",
-                identity_key=f"g2p_sim_statement_push_{self.id}",
-                max_retries=10,
-                description=self.env._("Push statement %(s)s", s=self.name),
-            )._job_push()
+            self._enqueue_push()
         return self.env._(
             "Statement %(s)s: %(n)s entries.", s=self.name, n=self.entry_count
         )
@@ -331,6 +326,42 @@ class G2PSimStatement(models.Model):
             last_id = rows[-1][0]
 
     # ------------------------------------------------------------------ push
+    def action_push_again(self):
+        """Push a statement whose push failed again (e.g. once the receiver is
+        fixed), with a fresh set of retries."""
+        self.env["g2p.sim.bank"]._check_operator()
+        if not self._upload_url():
+            raise UserError(
+                self.env._("No statement upload URL is configured in the settings.")
+            )
+        not_failed = self.filtered(
+            lambda st: st.state != "done" or st.push_state != "failed"
+        )
+        if not_failed:
+            raise UserError(
+                self.env._(
+                    "Only a generated statement whose push failed can be pushed "
+                    "again: %(s)s.",
+                    s=", ".join(not_failed.mapped("name")),
+                )
+            )
+        # The operator only reads statements: the bank's back office pushes.
+        for statement in self.sudo():
+            statement._enqueue_push()
+        return True
+
+    def _enqueue_push(self):
+        """Set the push pending and enqueue its job. The identity key keeps one
+        waiting push per statement (a double click enqueues one); it does not stop a
+        new push once the previous job has ended."""
+        self.push_state = "pending"
+        return self.with_delay(
+            channel="root.g2p_bank_simulator.statement",
+            identity_key=f"g2p_sim_statement_push_{self.id}",
+            max_retries=10,
+            description=self.env._("Push statement %(s)s", s=self.name),
+        )._job_push()
+
     @api.model
     def _upload_url(self):
         get = self.env["ir.config_parameter"].sudo().get_param

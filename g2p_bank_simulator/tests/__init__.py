@@ -9,3 +9,4 @@ from . import test_security
 from . import test_dead_jobs
 from . import test_settings
 from . import test_account
+from . import test_operator_ui
