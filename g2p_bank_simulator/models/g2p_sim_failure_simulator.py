@@ -1,5 +1,6 @@
 import hashlib
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from odoo import api, models
@@ -15,6 +16,16 @@ OTHER_BANK_REASONS = (
 PARAM_PREFIX = "g2p_bank_simulator."
 
 _logger = logging.getLogger(__name__)
+#: What a clearing account's name drops from a bank code or a wallet provider.
+NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+def clearing_number(code, account_type):
+    """The clearing account of another bank or wallet provider: ``CLR-`` and its
+    code in capitals without spaces or punctuation, so that ``M-Pesa``, ``m-pesa``
+    and ``MPESA`` are one provider (and one account) whatever the sender's
+    spelling. Without a code, the account type (``CLR-MOBILE_WALLET``)."""
+    return f"CLR-{NOT_ALPHANUMERIC.sub('', code or '').upper() or account_type}"
 
 
 class G2PSimFailureSimulator(models.AbstractModel):
@@ -107,10 +118,11 @@ class G2PSimFailureSimulator(models.AbstractModel):
                 reason = OTHER_BANK_REASONS[int(pick * len(OTHER_BANK_REASONS))]
                 result[p["id"]] = (reason, None, None)
             else:
-                clearing = (
+                code = (
                     p["bank_code"]
                     if p["account_type"] == "BANK_ACCOUNT"
                     else p["provider"]
-                ) or p["account_type"]
-                result[p["id"]] = (None, f"CLR-{clearing}", "clearing")
+                )
+                number = clearing_number(code, p["account_type"])
+                result[p["id"]] = (None, number, "clearing")
         return result
