@@ -1,7 +1,7 @@
 {
     "name": "G2P Bank Simulator",
     "summary": "A simulated sponsor bank: accounts, blocks, payments, ledger, MT940",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
     "website": "https://github.com/g2p-bank/g2p-bank",
@@ -23,6 +23,7 @@
         "views/g2p_sim_ledger_entry_views.xml",
         "views/g2p_sim_statement_views.xml",
         "views/res_config_settings_views.xml",
+        "wizards/g2p_sim_deposit_wizard_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/g2p_sim_demo.xml"],

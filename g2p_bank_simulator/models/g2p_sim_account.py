@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -6,6 +8,8 @@ from ..exceptions import G2PSimBankError
 from .g2p_sim_bank import MAX_REFERENCE
 
 BALANCE_FIELDS = ("book_balance", "blocked_amount", "available_balance")
+#: What the ledger and the statements carry: fixed once the account has entries.
+FIXED_ONCE_BOOKED = ("account_number", "kind", "currency_id")
 
 
 class G2PSimAccount(models.Model):
@@ -92,6 +96,7 @@ class G2PSimAccount(models.Model):
                         "An account opens with zero balances: fund it with a deposit."
                     )
                 )
+            self._normalise_number(vals)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -101,17 +106,74 @@ class G2PSimAccount(models.Model):
                     "Balances change only through deposits, fund blocks and payments."
                 )
             )
-        if "currency_id" in vals and self.filtered(
-            lambda acc: (
-                acc.currency_id.id != vals["currency_id"] and acc.ledger_entry_count
+        self._normalise_number(vals)
+        self._check_fixed_once_booked(vals)
+        if vals.get("state") == "closed":
+            self.filtered(lambda acc: acc.state != "closed")._check_empty()
+        return super().write(vals)
+
+    @api.model
+    def _normalise_number(self, vals):
+        """The account number as the services read account numbers: stripped, one
+        line, not empty (else a payment could never name it)."""
+        if "account_number" in vals:
+            vals["account_number"] = self.env["g2p.sim.bank"]._text(
+                vals["account_number"] or None,
+                self._fields["account_number"].string,
+                required=True,
             )
-        ):
-            raise UserError(
-                self.env._(
-                    "The currency of an account with ledger entries cannot change."
+
+    def _check_fixed_once_booked(self, vals):
+        for name in FIXED_ONCE_BOOKED:
+            if name not in vals:
+                continue
+            changed = self.filtered(
+                lambda acc, name=name: (
+                    acc._fields[name].convert_to_write(acc[name], acc) != vals[name]
                 )
             )
-        return super().write(vals)
+            booked = changed.filtered("ledger_entry_count")[:1]
+            if booked:
+                raise UserError(
+                    self.env._(
+                        "Account %(a)s has ledger entries: its %(f)s cannot change "
+                        "(its entries and statements carry it). Open a new account "
+                        "instead.",
+                        a=booked.account_number,
+                        f=self._fields[name].string,
+                    )
+                )
+
+    def _check_empty(self):
+        """Refuse to close an account that still holds money (blocked or not): a bank
+        closes an account once its balance is paid out. The rows are locked, so that
+        no deposit or payment credits it between the check and the closing."""
+        if not self:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """SELECT a.account_number, a.book_balance::text,
+                          a.blocked_amount::text, c.name
+                     FROM g2p_sim_account a JOIN res_currency c ON c.id = a.currency_id
+                    WHERE a.id = ANY(%s) ORDER BY a.id FOR NO KEY UPDATE OF a""",
+                self.ids,
+            )
+        )
+        for number, book, blocked, currency in self.env.cr.fetchall():
+            if Decimal(book):
+                raise UserError(
+                    self.env._(
+                        "Account %(a)s cannot be closed: it holds %(b)s %(c)s, "
+                        "%(k)s of them blocked. A bank closes an account only once "
+                        "its balance is paid out and its fund blocks are released; "
+                        "set it dormant to stop payments to and from it.",
+                        a=number,
+                        b=book,
+                        k=blocked,
+                        c=currency,
+                    )
+                )
 
     def action_view_ledger_entries(self):
         self.ensure_one()
@@ -129,6 +191,14 @@ class G2PSimAccount(models.Model):
         )
         action["domain"] = [("account_id", "=", self.id)]
         action["context"] = {}
+        return action
+
+    def action_open_deposit(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "g2p_bank_simulator.g2p_sim_deposit_wizard_action"
+        )
+        action["context"] = {"default_account_id": self.id}
         return action
 
     def action_generate_statement(self):
@@ -160,7 +230,8 @@ class G2PSimAccount(models.Model):
                 """UPDATE g2p_sim_account
                       SET book_balance = book_balance + %(amount)s,
                           available_balance = available_balance + %(amount)s
-                    WHERE id = %(id)s AND book_balance + %(amount)s < %(limit)s
+                    WHERE id = %(id)s AND state = 'active'
+                      AND book_balance + %(amount)s < %(limit)s
                 RETURNING id""",
                 amount=amount,
                 id=self.id,
@@ -168,6 +239,7 @@ class G2PSimAccount(models.Model):
             )
         )
         if not self.env.cr.fetchone():
+            self._check_active()
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
                 self.env._(
@@ -192,3 +264,20 @@ class G2PSimAccount(models.Model):
         )
         self.invalidate_recordset(BALANCE_FIELDS)
         return entry
+
+    def _check_active(self):
+        """Raise ACCOUNT_NOT_ACTIVE unless the account is active, as its row is now
+        (a payment to it would fail too: money enters only active accounts)."""
+        self.env.cr.execute(
+            SQL("SELECT state FROM g2p_sim_account WHERE id = %s", self.id)
+        )
+        state = self.env.cr.fetchone()[0]
+        if state != "active":
+            raise G2PSimBankError(
+                "ACCOUNT_NOT_ACTIVE",
+                self.env._(
+                    "Account %(a)s is %(s)s: only active accounts take deposits.",
+                    a=self.account_number,
+                    s=state,
+                ),
+            )

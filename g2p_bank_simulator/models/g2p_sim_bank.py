@@ -455,9 +455,18 @@ class G2PSimBank(models.AbstractModel):
         )
         block_state, free = cr.fetchone()
         if block_state != "active":
+            said = {
+                "released": self.env._("was already released"),
+                "expired": self.env._("has expired"),
+                "consumed": self.env._("was used up by payments"),
+            }
             raise G2PSimBankError(
                 "BLOCK_NOT_ACTIVE",
-                self.env._("Fund block %(r)s is %(s)s.", r=reference, s=block_state),
+                self.env._(
+                    "Fund block %(r)s %(s)s: nothing is left to release.",
+                    r=reference,
+                    s=said.get(block_state, block_state),
+                ),
             )
         cr.execute(
             SQL(

@@ -1,4 +1,6 @@
 import hashlib
+import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from odoo import api, models
@@ -12,6 +14,18 @@ OTHER_BANK_REASONS = (
     "ACCOUNT_DECEASED",
 )
 PARAM_PREFIX = "g2p_bank_simulator."
+
+_logger = logging.getLogger(__name__)
+#: What a clearing account's name drops from a bank code or a wallet provider.
+NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+def clearing_number(code, account_type):
+    """The clearing account of another bank or wallet provider: ``CLR-`` and its
+    code in capitals without spaces or punctuation, so that ``M-Pesa``, ``m-pesa``
+    and ``MPESA`` are one provider (and one account) whatever the sender's
+    spelling. Without a code, the account type (``CLR-MOBILE_WALLET``)."""
+    return f"CLR-{NOT_ALPHANUMERIC.sub('', code or '').upper() or account_type}"
 
 
 class G2PSimFailureSimulator(models.AbstractModel):
@@ -27,19 +41,35 @@ class G2PSimFailureSimulator(models.AbstractModel):
     @api.model
     def _settings(self):
         get = self.env["ir.config_parameter"].sudo().get_param
-        try:
-            rate = Decimal(get(PARAM_PREFIX + "failure_rate") or "0")
-        except InvalidOperation:
-            rate = Decimal(0)
         missing = get(PARAM_PREFIX + "nonexistent_accounts") or ""
         return {
             "bank_code": (get(PARAM_PREFIX + "bank_code") or "SIMBANK").strip(),
-            "failure_rate": min(max(rate, Decimal(0)), Decimal(100)),
+            "failure_rate": self._failure_rate(get(PARAM_PREFIX + "failure_rate")),
             "seed": get(PARAM_PREFIX + "seed") or "0",
             "nonexistent": {
                 line.strip() for line in missing.splitlines() if line.strip()
             },
         }
+
+    @api.model
+    def _failure_rate(self, stored):
+        """The stored failure rate (percent), read leniently: the settings screen
+        refuses a bad one, but a system parameter edited by hand may hold anything;
+        batches then go on with the nearest valid rate, and the log says so."""
+        try:
+            rate = Decimal(stored or "0")
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        used = min(max(rate, Decimal(0)), Decimal(100)) if rate.is_finite() else 0
+        if used != rate:
+            _logger.warning(
+                "System parameter %sfailure_rate is %r, not a percentage from 0 to "
+                "100: using %s.",
+                PARAM_PREFIX,
+                stored,
+                used,
+            )
+        return Decimal(used)
 
     @api.model
     def _draw(self, seed, reference, salt):
@@ -88,10 +118,11 @@ class G2PSimFailureSimulator(models.AbstractModel):
                 reason = OTHER_BANK_REASONS[int(pick * len(OTHER_BANK_REASONS))]
                 result[p["id"]] = (reason, None, None)
             else:
-                clearing = (
+                code = (
                     p["bank_code"]
                     if p["account_type"] == "BANK_ACCOUNT"
                     else p["provider"]
-                ) or p["account_type"]
-                result[p["id"]] = (None, f"CLR-{clearing}", "clearing")
+                )
+                number = clearing_number(code, p["account_type"])
+                result[p["id"]] = (None, number, "clearing")
         return result

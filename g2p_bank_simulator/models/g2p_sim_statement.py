@@ -1,11 +1,13 @@
 import logging
 import tempfile
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import requests
 from psycopg2 import OperationalError
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -18,6 +20,19 @@ _logger = logging.getLogger(__name__)
 CHUNK = 5000
 MT940_MIMETYPE = "application/x-mt940"
 PUSH_TIMEOUT = 30
+
+
+def is_http_url(url):
+    """Whether ``url`` is an http(s) URL with a host (what the push job can post to)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an invalid IPv6 host
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(char.isspace() or not char.isprintable() for char in url)
+    )
 
 
 class G2PSimStatement(models.Model):
@@ -141,13 +156,7 @@ class G2PSimStatement(models.Model):
             self.write({"state": "failed", "error": str(error)})
             return self.env._("Statement %(s)s failed: %(e)s", s=self.name, e=error)
         if self._upload_url():
-            self.push_state = "pending"
-            self.with_delay(
-                channel="root.g2p_bank_simulator.statement",
-                identity_key=f"g2p_sim_statement_push_{self.id}",
-                max_retries=10,
-                description=self.env._("Push statement %(s)s", s=self.name),
-            )._job_push()
+            self._enqueue_push()
         return self.env._(
             "Statement %(s)s: %(n)s entries.", s=self.name, n=self.entry_count
         )
@@ -317,6 +326,42 @@ class G2PSimStatement(models.Model):
             last_id = rows[-1][0]
 
     # ------------------------------------------------------------------ push
+    def action_push_again(self):
+        """Push a statement whose push failed again (e.g. once the receiver is
+        fixed), with a fresh set of retries."""
+        self.env["g2p.sim.bank"]._check_operator()
+        if not self._upload_url():
+            raise UserError(
+                self.env._("No statement upload URL is configured in the settings.")
+            )
+        not_failed = self.filtered(
+            lambda st: st.state != "done" or st.push_state != "failed"
+        )
+        if not_failed:
+            raise UserError(
+                self.env._(
+                    "Only a generated statement whose push failed can be pushed "
+                    "again: %(s)s.",
+                    s=", ".join(not_failed.mapped("name")),
+                )
+            )
+        # The operator only reads statements: the bank's back office pushes.
+        for statement in self.sudo():
+            statement._enqueue_push()
+        return True
+
+    def _enqueue_push(self):
+        """Set the push pending and enqueue its job. The identity key keeps one
+        waiting push per statement (a double click enqueues one); it does not stop a
+        new push once the previous job has ended."""
+        self.push_state = "pending"
+        return self.with_delay(
+            channel="root.g2p_bank_simulator.statement",
+            identity_key=f"g2p_sim_statement_push_{self.id}",
+            max_retries=10,
+            description=self.env._("Push statement %(s)s", s=self.name),
+        )._job_push()
+
     @api.model
     def _upload_url(self):
         get = self.env["ir.config_parameter"].sudo().get_param
@@ -337,6 +382,13 @@ class G2PSimStatement(models.Model):
             # downloadable), rather than pending for ever.
             self.push_state = "none"
             return self.env._("No upload URL is configured: not pushed.")
+        if not is_http_url(url):
+            # Set by hand in the system parameters: no retry can make it work.
+            error = self.env._(
+                "The upload URL %(u)r is not an http(s) URL: not pushed.", u=url
+            )
+            self.write({"push_state": "failed", "push_error": error})
+            return error
         files = {
             "statement_file": (
                 f"{self.name}.mt940",

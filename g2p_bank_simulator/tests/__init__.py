@@ -7,3 +7,6 @@ from . import test_statement
 from . import test_concurrency
 from . import test_security
 from . import test_dead_jobs
+from . import test_settings
+from . import test_account
+from . import test_operator_ui

@@ -218,11 +218,12 @@ class TestInitiatePayment(SimBankCase):
         good = self._payment("V-0", 1, self.block)
         other = self._open("T-PROG-2", "100")
         other_block = self.bank.block_funds("T-PROG-2", "EUR", 50)
-        self._open("T-CLOSED", "100")
-        closed_block = self.bank.block_funds("T-CLOSED", "EUR", 50)
+        # Dormant: an account holding money cannot be closed.
+        self._open("T-DORMANT", "100")
+        dormant_block = self.bank.block_funds("T-DORMANT", "EUR", 50)
         self.env["g2p.sim.account"].search(
-            [("account_number", "=", "T-CLOSED")]
-        ).state = "closed"
+            [("account_number", "=", "T-DORMANT")]
+        ).state = "dormant"
         used = self.bank.block_funds("T-PROG-1", "EUR", 10)
         self.bank.release_block(used.reference)
         cases = {
@@ -257,7 +258,7 @@ class TestInitiatePayment(SimBankCase):
                 ],
             ],
             "ACCOUNT_NOT_FOUND": [[dict(good, remitting_account="NOPE")]],
-            "ACCOUNT_NOT_ACTIVE": [[self._payment("V-1", 1, closed_block)]],
+            "ACCOUNT_NOT_ACTIVE": [[self._payment("V-1", 1, dormant_block)]],
             "CURRENCY_MISMATCH": [[dict(good, remitting_account_currency="USD")]],
             "BLOCK_NOT_FOUND": [
                 [dict(good, funds_blocked_reference_number="NOPE")],

@@ -264,6 +264,58 @@ class TestProcessBatch(SimBankCase):
         self.assertFalse(batch.error)
         self.assertInvariants()
 
+    def test_clearing_account_per_provider_whatever_its_spelling(self):
+        """M-Pesa, m-pesa and MPESA are one provider: one clearing account, named
+        without spaces. A clearing account named the old way keeps its ledger."""
+        old = self._open("CLR-M-Pesa")
+        old.kind = "clearing"
+        old.deposit("7.00")
+
+        def wallet(ref, provider):
+            return self._payment(
+                ref,
+                "1.00",
+                self.block,
+                f"+2547000{ref}",
+                beneficiary_account_type="MOBILE_WALLET",
+                beneficiary_bank_code=None,
+                beneficiary_mobile_wallet_provider=provider,
+            )
+
+        batch = self._initiate(
+            [
+                wallet("W1", "M-Pesa"),
+                wallet("W2", "m-pesa"),
+                wallet("W3", "MPESA"),
+                wallet("W4", "Airtel Money"),
+                self._payment(
+                    "W5", "1.00", self.block, "X-1", beneficiary_bank_code="Other Bank"
+                ),
+            ]
+        )
+        with trap_jobs():
+            self.bank.process_batch(batch)
+        self.assertEqual(
+            {
+                ref: p.credit_account_id.account_number
+                for ref, p in self._by_ref(batch).items()
+            },
+            {
+                "W1": "CLR-MPESA",
+                "W2": "CLR-MPESA",
+                "W3": "CLR-MPESA",
+                "W4": "CLR-AIRTELMONEY",
+                "W5": "CLR-OTHERBANK",
+            },
+        )
+        clearing = self.env["g2p.sim.account"].search(
+            [("account_number", "=", "CLR-MPESA")]
+        )
+        self.assertEqual(clearing.kind, "clearing")
+        self.assertEqual(self._amounts(clearing)[0], Decimal("3.00"))
+        self.assertEqual(self._amounts(old)[0], Decimal("7.00"))
+        self.assertInvariants()
+
 
 class TestFailureSimulation(SimBankCase):
     @classmethod
