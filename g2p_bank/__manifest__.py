@@ -1,7 +1,7 @@
 {
     "name": "G2P Bank",
     "summary": "Registrants with validated bank and wallet accounts",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
     "website": "https://github.com/g2p-bank/g2p-bank",
@@ -14,6 +14,7 @@
         "security/g2p_bank_security.xml",
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
+        "data/mail_message_subtype_data.xml",
         "views/res_partner_bank_views.xml",
         "views/res_partner_views.xml",
         "views/res_bank_views.xml",

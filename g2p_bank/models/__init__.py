@@ -7,3 +7,4 @@ from . import g2p_bank_account_number
 from . import res_partner_bank
 from . import g2p_bank_account_upsert
 from . import ir_http
+from . import mail_message

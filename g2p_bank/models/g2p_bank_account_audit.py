@@ -15,6 +15,7 @@ class G2pBankAccountAudit(models.AbstractModel):
     _description = "Bank account audit trail"
 
     TRACKED_FIELDS = (
+        "partner_id",
         "acc_number",
         "g2p_iban",
         "g2p_account_type",
@@ -37,8 +38,8 @@ class G2pBankAccountAudit(models.AbstractModel):
 
     @api.model
     def _snapshot(self, accounts):
-        """Values of the tracked fields, to compare with after a write."""
-        accounts = self._registrant_accounts(accounts)
+        """Values of the tracked fields, to compare with after a write (of every
+        account: one moved to a registrant from a contact is audited too)."""
         return {
             acc.id: {fname: acc[fname] for fname in self.TRACKED_FIELDS}
             for acc in accounts
@@ -59,12 +60,59 @@ class G2pBankAccountAudit(models.AbstractModel):
                 for fname in self.TRACKED_FIELDS
                 if old_values[fname] != acc[fname]
             ]
-            if trackings:
-                acc.partner_id._message_log(
-                    body=Markup("<p>%s</p>")
-                    % _("Bank account %(account)s changed.", account=acc.display_name),
-                    tracking_value_ids=[Command.create(vals) for vals in trackings],
+            if not trackings:
+                continue
+            # An account moved to another registrant is reported on both sides.
+            for partner in (old_values["partner_id"] | acc.partner_id).filtered(
+                "is_registrant"
+            ):
+                self._post(
+                    partner,
+                    _("Bank account %(account)s changed.", account=acc.display_name),
+                    trackings,
                 )
+
+    @api.model
+    def _log_bic_change(self, accounts, old_addresses):
+        """A bank's new BIC changes the financial address of its accounts: say so
+        on each registrant, old and new address."""
+        col_info = accounts.fields_get(["g2p_financial_address"], attributes=["type"])
+        Tracking = self.env["mail.tracking.value"]
+        for acc in self._registrant_accounts(accounts):
+            old = old_addresses.get(acc.id)
+            if old == acc.g2p_financial_address:
+                continue
+            tracking = Tracking._create_tracking_values(
+                old,
+                acc.g2p_financial_address,
+                "g2p_financial_address",
+                col_info["g2p_financial_address"],
+                acc,
+            )
+            self._post(
+                acc.partner_id,
+                _(
+                    "The BIC of the bank %(bank)s changed: the financial address of "
+                    "the account %(account)s changed with it.",
+                    bank=acc.bank_id.name,
+                    account=acc.display_name,
+                ),
+                [tracking],
+            )
+
+    @api.model
+    def _post(self, partner, text, trackings):
+        messages = partner._message_log(
+            body=Markup("<p>%s</p>") % text,
+            tracking_value_ids=[Command.create(vals) for vals in trackings],
+        )
+        self._mark(messages)
+
+    @api.model
+    def _mark(self, messages):
+        """Give the audit subtype to ``messages`` (as logged: sudo), which
+        mail.message then protects from changes."""
+        messages.write({"subtype_id": self.env.ref("g2p_bank.mt_g2p_account_audit").id})
 
     @api.model
     def _log_added(self, accounts):
@@ -84,12 +132,13 @@ class G2pBankAccountAudit(models.AbstractModel):
             bodies[acc.partner_id.id] = bodies.get(acc.partner_id.id, Markup()) + line
         if bodies:
             partners = accounts.partner_id
-            partners._message_log_batch(
+            messages = partners._message_log_batch(
                 {
                     pid: Markup("<p>%s</p><ul>%s</ul>") % (title, items)
                     for pid, items in bodies.items()
                 }
             )
+            self._mark(messages)
 
     @api.model
     def _describe(self, acc):

@@ -65,12 +65,12 @@ class G2pBankAccountUpsert(models.AbstractModel):
                     and ("bank_id" not in vals or acc.bank_id.id == vals["bank_id"])
                 )
             )[:1]
-        provider = self._provider_key(vals.get("g2p_wallet_provider"))
+        provider = account_numbers.provider_key(vals.get("g2p_wallet_provider"))
         wallet_field = "g2p_phone" if acc_type == "mobile_wallet" else "g2p_email"
         return accounts.filtered(
             lambda acc: (
                 acc.g2p_account_type == acc_type
-                and self._provider_key(acc.g2p_wallet_provider) == provider
+                and account_numbers.provider_key(acc.g2p_wallet_provider) == provider
                 and acc[wallet_field] == vals.get(wallet_field)
             )
         )[:1]
@@ -129,8 +129,3 @@ class G2pBankAccountUpsert(models.AbstractModel):
             self.env["res.partner.bank"].create(to_create)
             changed = True
         return changed
-
-    @api.model
-    def _provider_key(self, provider):
-        # As in the financial address: "M-Pesa" and " m-pesa" are one provider.
-        return "".join((provider or "").split()).lower()

@@ -39,14 +39,89 @@ class ResBank(models.Model):
             )
         )
 
+    @api.constrains("bic", "country")
+    def _check_g2p_bic_country(self):
+        # Letters 5-6 of a BIC are its country: a bank elsewhere is a typing error
+        # that would send payments abroad.
+        for bank in self.filtered(lambda b: b.bic and b.country):
+            if bank.bic[4:6] != bank.country.code:
+                raise ValidationError(
+                    _(
+                        "The BIC %(bic)s is the code of a bank in %(bic_country)s, "
+                        "but the bank %(bank)s is in %(country)s: check the BIC or "
+                        "the country.",
+                        bic=bank.bic,
+                        bic_country=bank.bic[4:6],
+                        bank=bank.name,
+                        country=bank.country.name,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         self._g2p_check_bics(vals_list)
+        self._g2p_check_names(
+            [(vals.get("name"), vals.get("bic")) for vals in vals_list]
+        )
         return super().create(vals_list)
 
     def write(self, vals):
         self._g2p_check_bics([vals], exclude=self)
-        return super().write(vals)
+        if {"name", "bic"} & vals.keys():
+            self._g2p_check_names(
+                [
+                    (vals.get("name", bank.name), vals.get("bic", bank.bic))
+                    for bank in self
+                ],
+                exclude=self,
+            )
+        if "bic" not in vals:
+            return super().write(vals)
+        # A new BIC changes the financial address of every account at the bank:
+        # the registrants' audit trails say so. sudo: archived accounts count too.
+        accounts = (
+            self.env["res.partner.bank"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("bank_id", "in", self.ids)])
+        )
+        old_addresses = {acc.id: acc.g2p_financial_address for acc in accounts}
+        result = super().write(vals)
+        self.env["g2p.bank.account.audit"]._log_bic_change(
+            accounts.with_env(self.env), old_addresses
+        )
+        return result
+
+    @api.model
+    def _g2p_check_names(self, items, exclude=None):
+        """Refuse a bank without BIC named like another one (the unique index on
+        the normalised name would only answer with SQL)."""
+        keys = [
+            account_numbers.normalise_bank_name(name) for name, bic in items if not bic
+        ]
+        if not keys:
+            return
+        domain = [
+            ("g2p_name_key", "in", keys),
+            "|",
+            ("bic", "=", False),
+            ("bic", "=", ""),
+        ]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        taken = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_fetch(domain, ["name"], limit=1)
+        )
+        if taken or len(set(keys)) < len(keys):
+            raise ValidationError(
+                _(
+                    "A bank named %(name)s already exists: use it, or give the new "
+                    "bank its BIC.",
+                    name=taken.name or next(n for n, b in items if not b),
+                )
+            )
 
     @api.model
     def _g2p_check_bics(self, vals_list, exclude=None):

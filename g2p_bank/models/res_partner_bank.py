@@ -1,5 +1,3 @@
-import re
-
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
@@ -8,7 +6,14 @@ from ..tools import account_numbers
 from .g2p_bank_account_number import EMAIL_RE, WALLET_TYPES
 
 # Keys of a write that can change the account number, the IBAN or the duplicate check.
-NUMBER_KEYS = {"acc_number", "g2p_iban", "g2p_phone", "g2p_email", "g2p_account_type"}
+NUMBER_KEYS = {
+    "acc_number",
+    "g2p_iban",
+    "g2p_phone",
+    "g2p_email",
+    "g2p_account_type",
+    "g2p_wallet_provider",
+}
 IBAN_KEYS = {"acc_number", "g2p_bank_code", "bank_id", "partner_id", "g2p_account_type"}
 
 
@@ -60,6 +65,17 @@ class ResPartnerBank(models.Model):
         "accounts, <phone>@<provider> or <email>@<provider> for wallets.",
     )
 
+    # Odoo's unique(sanitized_acc_number, partner_id) would refuse an Airtel wallet
+    # on the phone of the registrant's M-Pesa wallet: the index made in init()
+    # replaces it, telling wallets apart by provider (the upsert's identity).
+    _sql_constraints = [
+        (
+            "unique_number",
+            "",
+            "This registrant already has this account number (with this provider).",
+        ),
+    ]
+
     @api.depends(
         "g2p_account_type",
         "g2p_iban",
@@ -71,7 +87,7 @@ class ResPartnerBank(models.Model):
     )
     def _compute_g2p_financial_address(self):
         for acc in self:
-            provider = re.sub(r"\s+", "", acc.g2p_wallet_provider or "").lower()
+            provider = account_numbers.provider_key(acc.g2p_wallet_provider)
             if acc.g2p_account_type == "mobile_wallet":
                 address = f"{acc.g2p_phone}@{provider}"
             elif acc.g2p_account_type == "email_wallet":
@@ -85,7 +101,7 @@ class ResPartnerBank(models.Model):
     def _check_g2p_wallet(self):
         rules = self.env["g2p.bank.account.number"]
         for acc in self.filtered(lambda a: a.g2p_account_type in WALLET_TYPES):
-            if not acc.g2p_wallet_provider:
+            if not (acc.g2p_wallet_provider or "").strip():
                 raise ValidationError(
                     _(
                         "The wallet %(number)s needs a wallet provider (e.g. the "
@@ -106,7 +122,69 @@ class ResPartnerBank(models.Model):
         if closed:
             raise closed._g2p_closed_primary_error()
 
+    @api.constrains("g2p_iban", "bank_id", "acc_number", "g2p_account_type")
+    def _check_g2p_iban_matches(self):
+        # Payments go to coalesce(IBAN, number) at the bank's BIC: an IBAN of
+        # another bank, or a number that is not the IBAN's, pays a wrong account.
+        for acc in self.filtered(
+            lambda a: a.g2p_iban and a.g2p_account_type == "bank_account"
+        ):
+            acc._g2p_check_iban_bank()
+            number = account_numbers.compact(acc.acc_number)
+            if number != acc.g2p_iban and number.lstrip(
+                "0"
+            ) not in account_numbers.iban_account_codes(acc.g2p_iban):
+                raise ValidationError(
+                    _(
+                        "The account number %(number)s is not the account of the "
+                        "IBAN %(iban)s: correct one of them, or type the IBAN as "
+                        "the account number.",
+                        number=acc.acc_number,
+                        iban=acc.g2p_iban,
+                    )
+                )
+
+    def _g2p_check_iban_bank(self):
+        bank = self.bank_id
+        if not bank:
+            return
+        iban_country = self.g2p_iban[:2]
+        bank_country = bank.country.code or (bank.bic or "")[4:6]
+        if bank_country and bank_country != iban_country:
+            raise ValidationError(
+                _(
+                    "The IBAN %(iban)s is an account in %(iban_country)s, but the "
+                    "bank %(bank)s is in %(bank_country)s: choose the IBAN's bank.",
+                    iban=self.g2p_iban,
+                    iban_country=iban_country,
+                    bank=bank.name,
+                    bank_country=bank_country,
+                )
+            )
+        iban_bic = account_numbers.iban_bic(self.g2p_iban)
+        # Institution and country (letters 1-6): a bank's branches share them.
+        if bank.bic and iban_bic and iban_bic[:6] != bank.bic[:6]:
+            raise ValidationError(
+                _(
+                    "The IBAN %(iban)s is an account of the bank with the BIC "
+                    "%(iban_bic)s, not of %(bank)s (%(bic)s): choose the IBAN's bank.",
+                    iban=self.g2p_iban,
+                    iban_bic=iban_bic,
+                    bank=bank.name,
+                    bic=bank.bic,
+                )
+            )
+
     def init(self):
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_bank_unique_number "
+                "ON res_partner_bank (sanitized_acc_number, partner_id, (CASE WHEN "
+                "g2p_account_type IN ('mobile_wallet', 'email_wallet') THEN "
+                "lower(regexp_replace(coalesce(g2p_wallet_provider, ''), '\\s', '', "
+                "'g')) ELSE '' END))"
+            )
+        )
         # The last line of defence for "one active primary account per registrant",
         # whatever path (bulk write, concurrent request) sets the flag.
         self.env.cr.execute(
@@ -122,13 +200,21 @@ class ResPartnerBank(models.Model):
         for vals in vals_list:
             rules._prepare_vals(vals)
         rules._check_duplicates(
-            [(vals.get("partner_id"), vals.get("acc_number")) for vals in vals_list]
+            [
+                (
+                    vals.get("partner_id"),
+                    vals.get("acc_number"),
+                    self._g2p_provider(vals),
+                )
+                for vals in vals_list
+            ]
         )
         self.env["g2p.bank.account.primary"]._prepare_create(vals_list)
         accounts = super().create(vals_list)
         for acc, updates in accounts._g2p_number_updates(derive=True):
             # The parent's write: the values are valid and the audit reports them.
             super(ResPartnerBank, acc).write(updates)
+        rules._check_same_iban(accounts)
         self.env["g2p.bank.account.audit"]._log_added(accounts)
         return accounts
 
@@ -151,7 +237,11 @@ class ResPartnerBank(models.Model):
         if NUMBER_KEYS & vals.keys() or "partner_id" in vals:
             rules._check_duplicates(
                 [
-                    (vals.get("partner_id", acc.partner_id.id), acc._g2p_number(vals))
+                    (
+                        vals.get("partner_id", acc.partner_id.id),
+                        acc._g2p_number(vals),
+                        acc._g2p_provider(vals),
+                    )
                     for acc in self
                 ],
                 exclude=self,
@@ -165,6 +255,7 @@ class ResPartnerBank(models.Model):
             derive = bool(IBAN_KEYS & vals.keys())
             for acc, updates in self._g2p_number_updates(derive=derive):
                 super(ResPartnerBank, acc).write(updates)
+            rules._check_same_iban(self)
         audit._log_changes(self, before)
         return result
 
@@ -190,6 +281,17 @@ class ResPartnerBank(models.Model):
         if acc_type == "email_wallet":
             return vals.get("g2p_email", self.g2p_email)
         return vals.get("acc_number", self.acc_number)
+
+    def _g2p_provider(self, vals):
+        """The wallet provider once ``vals`` is written; None for bank accounts."""
+        acc_type = vals.get("g2p_account_type") or (
+            self.g2p_account_type
+            if self
+            else self.env.context.get("default_g2p_account_type")
+        )
+        if acc_type not in WALLET_TYPES:
+            return None
+        return vals.get("g2p_wallet_provider", self.g2p_wallet_provider)
 
     def _g2p_number_updates(self, derive=True):
         """``[(account, values)]`` that keep wallet numbers equal to their phone or

@@ -7,3 +7,4 @@ from . import test_registrant
 from . import test_views
 from . import test_account_upsert
 from . import test_frozen_heap
+from . import test_account_checks

@@ -13,7 +13,7 @@ class G2pBankCase(TransactionCase):
         cls.germany = cls.env.ref("base.de")
         cls.kenya = cls.env.ref("base.ke")
         cls.bank_de = cls.Bank.create(
-            {"name": "Test Bank Germany", "bic": "TESTDEFF", "country": cls.germany.id}
+            {"name": "Test Bank Germany", "bic": "COBADEHH", "country": cls.germany.id}
         )
         cls.bank_ke = cls.Bank.create(
             {"name": "Test Bank Kenya", "bic": "TESTKENA", "country": cls.kenya.id}

@@ -1,3 +1,5 @@
+from odoo.exceptions import UserError
+
 from .common import G2pBankCase
 
 
@@ -81,3 +83,70 @@ class TestAuditTrail(G2pBankCase):
         self.assertFalse(
             self._messages(company).filtered(lambda m: "Bank account" in m.body)
         )
+
+
+class TestAuditProtected(G2pBankCase):
+    """The audit entries are evidence: nobody but the superuser alters them."""
+
+    def _audit_messages(self, partner):
+        return self.env["mail.message"].search(
+            [
+                ("model", "=", "res.partner"),
+                ("res_id", "=", partner.id),
+                ("subtype_id", "=", self.env.ref("g2p_bank.mt_g2p_account_audit").id),
+            ],
+            order="id",
+        )
+
+    def test_registrar_cannot_alter_or_delete_audit_entries(self):
+        person = self.create_registrant("Protected", "T-AUDIT-P1")
+        account = self.create_account(partner=person, acc_number="4711")
+        account.with_user(self.registry_admin).acc_number = "4712"
+        entries = self._audit_messages(person)
+        self.assertEqual(len(entries), 2, "added, then changed")
+        as_registrar = entries.with_user(self.registrar)
+        for attempt in (
+            lambda: as_registrar.write({"body": "tampered"}),
+            as_registrar.unlink,
+        ):
+            with self.assertRaisesRegex(UserError, "cannot be changed or deleted"):
+                attempt()
+        self.assertEqual(len(self._audit_messages(person)), 2)
+        self.assertNotIn("tampered", entries[0].body)
+        # Odoo deletes the chatter of a deleted registrant as superuser.
+        entries.sudo().unlink()
+
+    def test_registrar_still_edits_own_notes(self):
+        person = self.create_registrant("Noted", "T-AUDIT-P2")
+        note = person.with_user(self.registrar).message_post(
+            body="first", message_type="comment", subtype_xmlid="mail.mt_note"
+        )
+        note.with_user(self.registrar).write({"body": "second"})
+        self.assertIn("second", note.body)
+
+    def test_moved_account_is_recorded_on_both_registrants(self):
+        giver = self.create_registrant("Giver", "T-AUDIT-M1")
+        taker = self.create_registrant("Taker", "T-AUDIT-M2")
+        account = self.create_account(partner=giver, acc_number="4711")
+        account.with_user(self.registrar).partner_id = taker
+        for partner in (giver, taker):
+            changes = self._changes(self._audit_messages(partner)[-1])
+            self.assertEqual(changes["partner_id"], ("Giver", "Taker"), partner.name)
+
+    def test_bic_change_is_recorded_on_each_account_holder(self):
+        bank = self.Bank.create({"name": "Renamed BIC Bank", "bic": "RNMDKENA"})
+        holders = [
+            self.create_registrant(f"Holder {i}", f"T-AUDIT-B{i}") for i in (1, 2)
+        ]
+        for holder in holders:
+            self.create_account(partner=holder, acc_number="4711", bank_id=bank.id)
+        bank.with_user(self.registrar).bic = "RNMDKENB"
+        for holder in holders:
+            message = self._audit_messages(holder)[-1]
+            self.assertIn("The BIC of the bank Renamed BIC Bank changed", message.body)
+            self.assertEqual(
+                self._changes(message)["g2p_financial_address"],
+                ("4711@RNMDKENA", "4711@RNMDKENB"),
+            )
+
+    _changes = TestAuditTrail._changes

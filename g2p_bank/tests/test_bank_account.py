@@ -42,7 +42,7 @@ class TestBankAccount(G2pBankCase):
         )
         self.assertEqual(account.acc_number, "532013000", "local number is kept")
         self.assertEqual(account.g2p_iban, VALID_DE_IBAN)
-        self.assertEqual(account.g2p_financial_address, f"{VALID_DE_IBAN}@TESTDEFF")
+        self.assertEqual(account.g2p_financial_address, f"{VALID_DE_IBAN}@COBADEHH")
         # A new account number gives a new IBAN.
         account.acc_number = "532013001"
         self.assertEqual(account.g2p_iban, "DE62370400440532013001")
@@ -62,7 +62,8 @@ class TestBankAccount(G2pBankCase):
         self.assertEqual(account.g2p_financial_address, "1102345671@TESTKENA")
 
     def test_iban_derivation_with_bad_bank_code(self):
-        with self.assertRaisesRegex(ValidationError, "No valid IBAN can be made"):
+        msg = r"The bank code ABCD1234 is not valid for Germany \(8 digits expected\)"
+        with self.assertRaisesRegex(ValidationError, msg):
             self.create_account(
                 acc_number="532013000",
                 g2p_bank_code="ABCD1234",
@@ -129,7 +130,9 @@ class TestBankAccount(G2pBankCase):
 
     def test_wallet_validation(self):
         with self.assertRaisesRegex(ValidationError, "needs a wallet provider"):
-            self.create_account(g2p_account_type="mobile_wallet", g2p_phone="+2547")
+            self.create_account(
+                g2p_account_type="mobile_wallet", g2p_phone="+254711000000"
+            )
         with self.assertRaisesRegex(ValidationError, "mobile wallet needs the phone"):
             self.create_account(
                 g2p_account_type="mobile_wallet", g2p_wallet_provider="M-Pesa"
@@ -151,7 +154,7 @@ class TestBankAccount(G2pBankCase):
         wallet = self.create_account(
             g2p_account_type="mobile_wallet",
             g2p_wallet_provider="M-Pesa",
-            g2p_phone="1",
+            g2p_phone="+254711000001",
         )
         with self.assertRaisesRegex(ValidationError, "needs a wallet provider"):
             wallet.g2p_wallet_provider = False

@@ -10,9 +10,9 @@ from .common import G2pBankCase
 
 class TestBankLookup(G2pBankCase):
     def test_lookup_by_bic(self):
-        self.assertEqual(self.Bank._g2p_lookup_or_create(bic="testdeff"), self.bank_de)
+        self.assertEqual(self.Bank._g2p_lookup_or_create(bic="cobadehh"), self.bank_de)
         self.assertEqual(
-            self.Bank._g2p_lookup_or_create(bic="TESTDEFFXXX", name="Whatever"),
+            self.Bank._g2p_lookup_or_create(bic="COBADEHHXXX", name="Whatever"),
             self.bank_de,
         )
 

@@ -30,7 +30,7 @@ class TestRegistrantForm(G2pBankCase):
         self.assertTrue(person.g2p_functional_id)
         self.assertEqual(
             person.bank_ids.mapped("g2p_financial_address"),
-            ["DE89370400440532013000@TESTDEFF", "+254700000001@m-pesa"],
+            ["DE89370400440532013000@COBADEHH", "+254700000001@m-pesa"],
         )
         self.assertEqual(
             person.g2p_primary_bank_account_id.acc_number, "DE89370400440532013000"
