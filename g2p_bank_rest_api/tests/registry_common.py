@@ -7,6 +7,10 @@ from odoo.addons.extendable_fastapi.tests.common import FastAPITransactionCase
 from ..dependencies import g2p_authenticated_env
 from ..routers.registry import registry_router
 
+# A branch BIC of the bank of the IBANs of iban() (Commerzbank, COBADE..): an IBAN
+# must be sent with its own bank.
+IBAN_BANK_BIC = "COBADEHH"
+
 
 def iban(number):
     """A valid German IBAN for the account ``number`` (bank code 37040044)."""
@@ -34,6 +38,9 @@ class RegistryApiCase(FastAPITransactionCase):
         cls.api_env = cls.env(user=cls.api_user, context={})
         cls.bank = cls.env["res.bank"].create(
             {"name": "Test Bank of Kenya", "bic": "TSTBKENA"}
+        )
+        cls.iban_bank = cls.env["res.bank"].create(
+            {"name": "Test Bank of Germany", "bic": IBAN_BANK_BIC}
         )
         cls.default_fastapi_router = registry_router
         cls.default_fastapi_running_user = cls.api_user

@@ -1,7 +1,7 @@
 from odoo.tests import tagged
 
 from ..schemas.registry import MAX_BULK_ITEMS
-from .registry_common import RegistryApiCase, iban
+from .registry_common import IBAN_BANK_BIC, RegistryApiCase, iban
 
 
 @tagged("post_install", "-at_install")
@@ -17,7 +17,10 @@ class TestRegistryBulk(RegistryApiCase):
             self.person(
                 f"{prefix}-{index}",
                 accounts=[
-                    {"iban": iban(f"{len(prefix)}{index:04d}"), "bank_bic": "TSTBKENA"},
+                    {
+                        "iban": iban(f"{len(prefix)}{index:04d}"),
+                        "bank_bic": IBAN_BANK_BIC,
+                    },
                     {
                         "account_type": "mobile_wallet",
                         "wallet_provider": "M-Pesa",
