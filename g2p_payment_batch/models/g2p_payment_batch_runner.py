@@ -14,7 +14,7 @@ from odoo.addons.g2p_bank_simulator.transactions import read_committed
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import ACCOUNT_TYPES
 from .g2p_payment_reconciler import statement_accounts
-from .g2p_payment_statement import statement_hash
+from .g2p_payment_statement import StatementRefused, statement_hash
 
 #: The job that moves a batch on from each state.
 NEXT_STEP = {
@@ -389,7 +389,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     [("connector_id", "=", connector.id), ("name", "in", refs)]
                 ).mapped("name")
             )
-            imported, waiting, failed = 0, 0, []
+            imported, waiting, failed, refused = 0, 0, [], []
             for ref in dict.fromkeys(refs):
                 if ref in known:
                     continue
@@ -408,7 +408,11 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     continue
                 if Statement.search_count([("text_hash", "=", statement_hash(text))]):
                     continue  # imported otherwise (pushed, uploaded by hand)
-                Statement._import_text(text, "connector", connector, ref)
+                try:
+                    Statement._import_text(text, "connector", connector, ref)
+                except StatementRefused as error:
+                    refused.append(error.args[0])
+                    continue
                 imported += 1
             message = _(
                 "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
@@ -419,6 +423,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 message += " " + _(
                     "The bank could not write %(s)s: skipped.", s=", ".join(failed)
                 )
+            for reason in refused:
+                message += " " + _("Refused: %(r)s", r=reason)
             batch.message_post(body=message)
             self._enqueue(batch, "_job_reconcile")
             return _("%(i)s statements imported.", i=imported)
