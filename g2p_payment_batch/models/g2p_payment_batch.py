@@ -198,14 +198,18 @@ class G2PPaymentBatch(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
             if not is_process(self.env):
+                if vals.get("name", "/") != "/":
+                    self._refuse_name()
                 self._check_process_fields(vals.keys() - {"name"})
+            if vals.get("name", "/") == "/":
+                vals["name"] = self._next_name()
         return super().create(vals_list)
 
     def write(self, vals):
         if not is_process(self.env):
+            if "name" in vals:
+                self._refuse_name()
             self._check_process_fields(vals.keys())
             if DRAFT_FIELDS & vals.keys():
                 self._check_draft(_("change the batch's details"))
@@ -363,6 +367,32 @@ class G2PPaymentBatch(models.Model):
                     f=", ".join(sorted(owned)),
                 )
             )
+
+    def _refuse_name(self):
+        raise UserError(
+            _(
+                "A batch's name comes from the sequence Payment batch and cannot be "
+                "chosen: the bank keeps it as the reference of the batch's fund "
+                "block."
+            )
+        )
+
+    @api.model
+    def _next_name(self):
+        """The next name of the sequence: the block reference, at most 16
+        characters at the bank (a longer one stopped the batch at its block)."""
+        name = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
+        if not name or len(name) > 16:
+            raise UserError(
+                _(
+                    "The sequence Payment batch gives %(n)s: a batch name must have "
+                    "1 to 16 characters (the bank's block reference). Ask a manager "
+                    "to shorten its prefix or padding (Settings → Technical → "
+                    "Sequences).",
+                    n=name or _("no name"),
+                )
+            )
+        return name
 
     def _check_expected_state(self):
         """The step buttons pass the state they were shown for: a double click, or a

@@ -142,7 +142,6 @@ class TestGuards(PaymentBatchCase):
             {"statement_attempts": 99},
             {"auto_continue": True},
             {"state": "sent"},
-            {"name": "PB-MINE"},
         ):
             with self.assertRaisesRegex(UserError, "only through the batch's steps"):
                 batch.write(vals)
@@ -188,6 +187,37 @@ class TestGuards(PaymentBatchCase):
         batch.action_run()
         self.assertFalse(run_jobs(self.env))
         self.assertEqual((batch.state, batch.paid_count), ("reconciled", 4))
+
+    def test_the_name_is_the_sequence_s(self):
+        """The batch name is the bank's block reference (an idempotency key): an
+        officer who chose the name of another client's block got that block back
+        as a replay and paid from it; a name over 16 characters stopped the batch
+        at its block step. Nobody chooses it."""
+        block = (
+            self.env["g2p.sim.bank"]
+            .sudo()
+            .block_funds(
+                self.fund.account_number, "KES", Decimal("40.00"), "T-BLK-OTHER"
+            )
+        )
+        Batch = self.env["g2p.payment.batch"].with_user(self.officer)
+        vals = {
+            "program_name": "P",
+            "connector_id": self.connector.id,
+            "funding_account_number": self.fund.account_number,
+        }
+        for name in ("T-BLK-OTHER", "T-A-NAME-LONGER-THAN-16"):
+            with self.assertRaisesRegex(UserError, "comes from the sequence"):
+                Batch.create({**vals, "name": name})
+        batch = Batch.create(dict(vals))
+        self.assertRegex(batch.name, r"^PB\d{10}$")
+        with self.assertRaisesRegex(UserError, "comes from the sequence"):
+            batch.write({"name": "T-BLK-OTHER"})
+        self.assertEqual(block.state, "active")
+        sequence = self.env.ref("g2p_payment_batch.seq_g2p_payment_batch")
+        sequence.prefix = "PROGRAM-"
+        with self.assertRaisesRegex(UserError, "1 to 16 characters"):
+            Batch.create(vals)
 
     # ------------------------------------------------------------ 8. totals
     def test_draft_totals_follow_edits_and_removals(self):
