@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import is_process
+from .g2p_payment_batch_runner import CONTROL_CHARACTERS
 
 BATCH_STATES = [
     ("draft", "Draft"),
@@ -56,6 +57,15 @@ PROCESS_FIELDS = frozenset(
         "failed_count",
         "amount_failed",
     }
+)
+#: One-line texts of the batch's header: stripped, refused with a control character
+#: (the bank strips them, so a funding account "ACC " found no statement of "ACC").
+LINE_FIELDS = (
+    "program_name",
+    "program_mnemonic",
+    "cycle_mnemonic",
+    "funding_account_number",
+    "narrative",
 )
 CANCELLABLE = ("draft", "confirmed", "funds_checked", "funds_blocked")
 RUNNING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
@@ -198,6 +208,7 @@ class G2PPaymentBatch(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._clean_lines(vals)
             if not is_process(self.env):
                 if vals.get("name", "/") != "/":
                     self._refuse_name()
@@ -207,6 +218,7 @@ class G2PPaymentBatch(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._clean_lines(vals)
         if not is_process(self.env):
             if "name" in vals:
                 self._refuse_name()
@@ -367,6 +379,27 @@ class G2PPaymentBatch(models.Model):
                     f=", ".join(sorted(owned)),
                 )
             )
+
+    @api.model
+    def _clean_lines(self, vals):
+        """Strip the one-line texts of ``vals`` in place; refuse a line break or
+        another control character, and a required text left empty."""
+        for name in LINE_FIELDS:
+            value = vals.get(name)
+            if not isinstance(value, str):
+                continue
+            label = self._fields[name].get_description(self.env)["string"]
+            if CONTROL_CHARACTERS.search(value):
+                raise UserError(
+                    _(
+                        "%(f)s must be one line of text, without line breaks, tabs "
+                        "or other control characters.",
+                        f=label,
+                    )
+                )
+            vals[name] = value.strip()
+            if not vals[name] and self._fields[name].required:
+                raise UserError(_("%(f)s cannot be empty.", f=label))
 
     def _refuse_name(self):
         raise UserError(

@@ -219,6 +219,37 @@ class TestGuards(PaymentBatchCase):
         with self.assertRaisesRegex(UserError, "1 to 16 characters"):
             Batch.create(vals)
 
+    def test_header_texts_are_one_stripped_line(self):
+        """A funding account typed with a trailing space passed check, block and
+        send (the bank strips it), but its statements were never found: the batch
+        asked for an hour and stayed sent. The header's one-line texts are
+        stripped, and refused with a line break or a control character."""
+        batch = self.officer_batch(
+            funding_account_number=f"{self.fund.account_number} ",
+            program_name=" Test program ",
+        )
+        self.assertEqual(batch.funding_account_number, self.fund.account_number)
+        self.assertEqual(batch.program_name, "Test program")
+        batch.write({"cycle_mnemonic": " C2\u00a0"})
+        self.assertEqual(batch.cycle_mnemonic, "C2")
+        for vals in (
+            {"funding_account_number": "T-FUND-1\n"},
+            {"program_name": "Cash\tfor all"},
+            {"narrative": "one\rtwo"},
+            {"program_mnemonic": "P\x7f"},
+        ):
+            with self.subTest(vals=vals):
+                with self.assertRaisesRegex(UserError, "one line of text"):
+                    batch.write(vals)
+                with self.assertRaisesRegex(UserError, "one line of text"):
+                    self.officer_batch(**vals)
+        with self.assertRaisesRegex(UserError, "cannot be empty"):
+            batch.write({"funding_account_number": "  "})
+        batch.action_confirm()
+        batch.action_run()
+        self.assertFalse(run_jobs(self.env))
+        self.assertEqual((batch.state, batch.paid_count), ("reconciled", 4))
+
     # ------------------------------------------------------------ 8. totals
     def test_draft_totals_follow_edits_and_removals(self):
         batch = self.officer_batch(amount="10.00")
