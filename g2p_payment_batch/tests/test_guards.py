@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 from lxml import etree
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
 
@@ -16,6 +16,7 @@ from odoo.addons.g2p_payment_batch.models.g2p_bank_connector_simulator import (
 )
 
 from .common import PaymentBatchCase, run_jobs
+from .test_reconciliation import entry, statement_text
 
 
 @tagged("post_install", "-at_install")
@@ -249,6 +250,52 @@ class TestGuards(PaymentBatchCase):
         batch.action_run()
         self.assertFalse(run_jobs(self.env))
         self.assertEqual((batch.state, batch.paid_count), ("reconciled", 4))
+
+    def test_exclusions_and_errors_are_read_only(self):
+        """Exclusions and reconciliation errors are the process's record: an officer
+        could create, change and delete them on any batch. Now read-only; the
+        wizards, the confirmation and the reconciliation still write them."""
+        unpayable = self.env["res.partner"].create(
+            {"name": "No account", "is_registrant": True}
+        )
+        batch = self.officer_batch()
+        wizard = (
+            self.env["g2p.payment.add.registrants"]
+            .with_user(self.officer)
+            .create(
+                {
+                    "batch_id": batch.id,
+                    "domain": f"[('id', '=', {unpayable.id})]",
+                    "amount": 5,
+                }
+            )
+        )
+        wizard.action_add()
+        self.people[3].bank_ids.g2p_state = "closed"
+        batch.action_confirm()  # as the officer: an exclusion more
+        self.assertEqual(
+            sorted(batch.exclusion_ids.mapped("reason")), ["no_account", "no_account"]
+        )
+        text = statement_text([entry("D", "5.00", "PAY9999999999999", "SIM1")])
+        self.env["g2p.payment.statement"].with_user(self.officer).create(
+            {"mt940_text": text}
+        ).action_reconcile()
+        errors = self.env["g2p.payment.reconciliation.error"].with_user(self.officer)
+        error = errors.search([("customer_reference", "=", "PAY9999999999999")])
+        self.assertEqual(error.reason, "unknown_reference")
+        exclusion = batch.exclusion_ids[0]
+        for attempt in (
+            lambda: exclusion.write({"reason": "duplicate"}),
+            lambda: exclusion.unlink(),
+            lambda: exclusion.create({"batch_id": batch.id, "reason": "currency"}),
+            lambda: error.write({"reason": "duplicate"}),
+            lambda: error.unlink(),
+            lambda: errors.create(
+                {"statement_id": error.statement_id.id, "reason": "duplicate"}
+            ),
+        ):
+            with self.assertRaises(AccessError):
+                attempt()
 
     # ------------------------------------------------------------ 8. totals
     def test_draft_totals_follow_edits_and_removals(self):
