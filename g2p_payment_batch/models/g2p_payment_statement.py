@@ -144,8 +144,16 @@ class G2PPaymentStatement(models.Model):
                 found = REFERENCE_RE.search(vals["mt940_text"])
                 vals["name"] = found.group(1) if found else vals.get("mt940_filename")
             # Known before reconciliation: the batches of the account find it.
-            found = ACCOUNT_RE.search(vals["mt940_text"])
-            vals["account_number"] = found.group(1) if found else False
+            accounts = list(dict.fromkeys(ACCOUNT_RE.findall(vals["mt940_text"])))
+            if len(accounts) > 1:
+                raise StatementRefused(
+                    _(
+                        "This file holds statements of several accounts (%(a)s): "
+                        "import one file per account. Nothing was imported.",
+                        a=", ".join(accounts),
+                    )
+                )
+            vals["account_number"] = accounts[0] if accounts else False
         known = self.search(
             [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
         )

@@ -358,3 +358,22 @@ class TestReconciliation(PaymentBatchCase):
                 self.upload(bad)
         self.upload(text).action_reconcile()
         self.assertEqual(self.batch.paid_count, 3)
+
+    def test_one_account_per_file(self):
+        """A file whose first message is of another account was stored under that
+        account only: the batch never found its own entries. Such a file is
+        refused; each account's statement is imported on its own."""
+        a, _b, _c, _d = self.refs
+        other = statement_text(
+            [entry("C", "10.00", "DEPOSIT", "SIM1100000000001")], "TOTHER", "T-OTHER"
+        )
+        ours = statement_text([entry("D", "50.00", a, "SIM1100000000002")], "TOURS")
+        before = self.Statement.search_count([])
+        with self.assertRaisesRegex(UserError, "several accounts.*T-OTHER, T-FUND-1"):
+            self.upload(other + ours)
+        self.assertEqual(self.Statement.search_count([]), before)
+        self.upload(other)
+        statement = self.upload(ours)
+        self.assertEqual(statement.account_number, "T-FUND-1")
+        self.env["g2p.payment.batch.runner"]._job_reconcile(self.batch)
+        self.assertEqual(self.batch.paid_count, 1)
