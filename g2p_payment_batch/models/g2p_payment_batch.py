@@ -294,32 +294,52 @@ class G2PPaymentBatch(models.Model):
         return True
 
     def action_reissue_failed(self):
-        """A new draft batch with the failed payments (to their current accounts)."""
+        """A new draft batch with the failed payments not re-issued yet (to their
+        current accounts). Failed is final, so the batch need not wait for its
+        other payments' outcomes; a payment that fails later (a reversal after a
+        first re-issue) is re-issued by a later call, never one twice."""
         self.ensure_one()
         self._lock(touch=True)
         failed = self.payment_ids.filtered(lambda p: p.state == "failed")
         if not failed:
             raise UserError(_("The batch %(b)s has no failed payment.", b=self.name))
-        previous = self.search(
-            [("reissued_from_id", "=", self.id), ("state", "!=", "cancelled")], limit=1
+        reissues = self.env["g2p.payment"].search(
+            [("reissue_of_id", "in", failed.ids), ("state", "!=", "cancelled")]
         )
-        if previous:
+        todo = failed - reissues.reissue_of_id
+        if not todo:
             raise UserError(
                 _(
                     "The failed payments of %(b)s were already re-issued in %(n)s.",
                     b=self.name,
-                    n=previous.name,
+                    n=", ".join(reissues.batch_id.mapped("name")),
                 )
             )
         batch = (
             self._as_process().copy({"reissued_from_id": self.id}).with_env(self.env)
         )
-        self.env["g2p.payment.batch.builder"]._add_payments(
-            batch, [(p.registrant_id, p.amount) for p in failed]
+        payments, _excluded = self.env["g2p.payment.batch.builder"]._add_payments(
+            batch, [(p.registrant_id, p.amount) for p in todo]
         )
+        # A registrant is in a batch once: each new payment re-issues the failed
+        # payment of its registrant.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE g2p_payment n SET reissue_of_id = o.id
+                     FROM g2p_payment o
+                    WHERE n.id = ANY(%s) AND o.id = ANY(%s)
+                      AND o.registrant_id = n.registrant_id""",
+                payments.ids,
+                todo.ids,
+            )
+        )
+        payments.invalidate_recordset(["reissue_of_id"])
         self.message_post(
             body=_(
-                "%(n)s failed payments re-issued in %(b)s.", n=len(failed), b=batch.name
+                "Failed payments re-issued in %(b)s: %(n)s.",
+                n=self._payments_label(len(payments)),
+                b=batch.name,
             )
         )
         return batch._action_open()

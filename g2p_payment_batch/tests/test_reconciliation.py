@@ -64,6 +64,7 @@ class TestReconciliation(PaymentBatchCase):
         cls.batch.with_context(g2p_transition=True).state = "sent"
         cls.refs = cls.batch.payment_ids.sorted("id").mapped("name")
         cls.Statement = cls.env["g2p.payment.statement"]
+        cls.Batch = cls.env["g2p.payment.batch"]
 
     def test_statement_with_errors(self):
         a, b, c, d = self.refs
@@ -377,3 +378,44 @@ class TestReconciliation(PaymentBatchCase):
         self.assertEqual(statement.account_number, "T-FUND-1")
         self.env["g2p.payment.batch.runner"]._job_reconcile(self.batch)
         self.assertEqual(self.batch.paid_count, 1)
+
+    def test_payments_failing_later_are_reissued_later(self):
+        """Re-issue takes the failed payments not re-issued yet: a payment that
+        fails after a first re-issue (a reversal of a paid payment) is re-issued by
+        a second one; no failed payment is re-issued twice. It was once per batch:
+        the later failure could never be re-issued."""
+        a, b, c, _d = self.refs
+        self.upload(
+            statement_text(
+                [
+                    entry("D", "50.00", a, "SIM1200000000001"),
+                    entry("D", "50.00", b, "SIM1200000000002"),
+                    entry("RD", "50.00", b, "SIM1200000000003", "ACCOUNT.CLOSED"),
+                ],
+                "TRI-1",
+            )
+        ).action_reconcile()
+        payments = {p.name: p for p in self.batch.payment_ids}
+        first = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(first.payment_ids.reissue_of_id, payments[b])
+        with self.assertRaisesRegex(UserError, f"already re-issued in {first.name}"):
+            self.batch.action_reissue_failed()
+        # The beneficiary's bank returns a's money later.
+        self.upload(
+            statement_text(
+                [entry("RD", "50.00", a, "SIM1200000000004", "ACCOUNT.CLOSED")],
+                "TRI-2",
+            )
+        ).action_reconcile()
+        self.assertEqual(payments[a].state, "failed")
+        second = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(second.payment_ids.reissue_of_id, payments[a])
+        self.assertEqual(second.payment_ids.registrant_id, payments[a].registrant_id)
+        self.assertIn("1 payment.", self.batch.message_ids[0].body)
+        with self.assertRaisesRegex(UserError, "already re-issued"):
+            self.batch.action_reissue_failed()
+        # A cancelled re-issue gives its payments back.
+        second.action_cancel()
+        third = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(third.payment_ids.reissue_of_id, payments[a])
+        self.assertEqual(c and payments[c].state, "sent")
