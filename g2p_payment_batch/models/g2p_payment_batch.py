@@ -280,14 +280,7 @@ class G2PPaymentBatch(models.Model):
 
     def action_cancel(self):
         for batch in self:
-            if batch.state not in CANCELLABLE or batch.step_running:
-                raise UserError(
-                    _(
-                        "The batch %(b)s can no longer be cancelled: payments may "
-                        "have reached the bank.",
-                        b=batch.name,
-                    )
-                )
+            batch._check_cancellable()
             message = batch._release_block()
             batch._set_payment_state("cancelled")
             batch._transition("cancelled", message)
@@ -420,6 +413,34 @@ class G2PPaymentBatch(models.Model):
             vals[name] = value.strip()
             if not vals[name] and self._fields[name].required:
                 raise UserError(_("%(f)s cannot be empty.", f=label))
+
+    def _check_cancellable(self):
+        """Refuse to cancel, saying why, unless the batch may be cancelled now."""
+        if self.state == "cancelled":
+            why = _("The batch %(b)s is already cancelled.", b=self.name)
+        elif self.state in ("reconciled", "partially_reconciled", "failed"):
+            why = _(
+                "The batch %(b)s is %(s)s: its payments were executed by the bank "
+                "and cannot be cancelled.",
+                b=self.name,
+                s=self._state_label(),
+            )
+        elif self.state not in CANCELLABLE:
+            why = _(
+                "The batch %(b)s is %(s)s: its payments have reached the bank and "
+                "can no longer be cancelled.",
+                b=self.name,
+                s=self._state_label(),
+            )
+        elif self.step_running:
+            why = _(
+                "A step of %(b)s is waiting or running: cancel when it has ended "
+                "(if it failed, cancel or Retry).",
+                b=self.name,
+            )
+        else:
+            return
+        raise UserError(why)
 
     def _refuse_name(self):
         raise UserError(

@@ -168,16 +168,15 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 raise G2PBankConnectorError(
                     "INSUFFICIENT_FUNDS",
                     _(
-                        "The account %(a)s has not %(t)s %(c)s available: top it "
-                        "up, then Retry.",
+                        "The account %(a)s has not %(t)s available: top it up, "
+                        "then Retry.",
                         a=account,
-                        t=total,
-                        c=currency,
+                        t=batch._money(total),
                     ),
                 )
             batch._transition(
                 "funds_checked",
-                _("Funds checked: %(t)s %(c)s available.", t=total, c=currency),
+                _("Funds checked: %(t)s available.", t=batch._money(total)),
             )
             self._continue(batch)
             return _("Funds available.")
@@ -199,9 +198,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             batch._transition(
                 "funds_blocked",
                 _(
-                    "Funds blocked: %(t)s %(c)s, block %(r)s.",
-                    t=total,
-                    c=batch.currency_id.name,
+                    "Funds blocked: %(t)s, block %(r)s.",
+                    t=batch._money(total),
                     r=reference,
                 ),
             )
@@ -493,14 +491,16 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         batch.activity_schedule(
             activity_type_id=warning.id,
             user_id=batch.create_uid.id,
-            summary=_("%(n)s payments without outcome", n=batch.sent_count),
+            summary=_(
+                "%(n)s without outcome", n=batch._payments_label(batch.sent_count)
+            ),
             note=_(
-                "No statement of the bank has reported %(n)s payments of %(b)s after "
+                "No statement of the bank has reported %(n)s of %(b)s after "
                 "%(a)s requests over about an hour; the batch no longer asks. Check "
                 "that the bank pushes its statements to the upload URL of the "
                 "connector %(c)s, or upload the bank's statements (G2P Payments → "
                 "Statements), then Obtain statements.",
-                n=batch.sent_count,
+                n=batch._payments_label(batch.sent_count),
                 b=batch.name,
                 a=batch.statement_attempts,
                 c=batch.connector_id.name,

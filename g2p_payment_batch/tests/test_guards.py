@@ -310,6 +310,43 @@ class TestGuards(PaymentBatchCase):
         self.assertEqual(batch.amount_total, 21.5)
 
     # ------------------------------------------------------------ 5. cancel
+    def test_cancel_says_why_not(self):
+        """Cancel refused says the true reason: it said "payments may have reached
+        the bank" for a cancelled or reconciled batch and for a confirmed batch
+        whose check-funds job was merely waiting. The chatter writes amounts like
+        every other message, and counts of one in the singular."""
+        batch = self.officer_batch(amount="350.25")
+        batch.action_confirm()
+        batch.action_step()  # check funds: waiting
+        with self.assertRaisesRegex(UserError, "A step of .* is waiting or running"):
+            batch.action_cancel()
+        self.assertFalse(run_jobs(self.env))
+        bodies = " ".join(batch.message_ids.mapped("body"))
+        self.assertIn("Funds checked: 1,401.00 KES available", bodies)
+        batch.action_run()
+        self.assertFalse(run_jobs(self.env))
+        self.assertIn(
+            "Funds blocked: 1,401.00 KES", " ".join(batch.message_ids.mapped("body"))
+        )
+        with self.assertRaisesRegex(
+            UserError, "is Reconciled: its payments were executed"
+        ):
+            batch.action_cancel()
+        other = self.officer_batch(self.people[:1])
+        other.action_cancel()
+        with self.assertRaisesRegex(UserError, "already cancelled"):
+            other.action_cancel()
+        draft = self.officer_batch(self.people[:0])
+        self.env["g2p.payment.add.registrants"].with_user(self.officer).create(
+            {
+                "batch_id": draft.id,
+                "domain": f"[('id', '=', {self.people[0].id})]",
+                "amount": 5,
+            }
+        ).action_add()
+        bodies = " ".join(draft.message_ids.mapped("body"))
+        self.assertIn("1 payment added with 5.00 KES each", bodies)
+
     def test_cancel_when_the_bank_no_longer_holds_the_block(self):
         batch = self.officer_batch()
         batch.action_confirm()
