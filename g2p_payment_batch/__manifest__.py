@@ -1,7 +1,7 @@
 {
     "name": "G2P Payment Batch",
     "summary": "Disbursement batches to registrants, reconciled from MT940",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.0.2",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
     "website": "https://github.com/g2p-bank/g2p-bank",

@@ -1,7 +1,10 @@
 from odoo import http
 from odoo.http import request
 
-from ..models.g2p_payment_statement import StatementImportedMeanwhile
+from ..models.g2p_payment_statement import (
+    StatementImportedMeanwhile,
+    StatementRefused,
+)
 
 
 class G2PStatementUpload(http.Controller):
@@ -40,6 +43,8 @@ class G2PStatementUpload(http.Controller):
             # Fetched by a batch while it was pushed: received, as the bank wants
             # to know (it would otherwise record its push as refused).
             statement = statements
+        except StatementRefused as error:
+            return request.make_response(error.args[0], status=400)
         if statement.state == "received":
             statement.with_delay(
                 channel="root.g2p_payment_batch",

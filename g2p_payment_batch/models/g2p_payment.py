@@ -93,6 +93,14 @@ class G2PPayment(models.Model):
     bank_reference = fields.Char(readonly=True, help="The bank's debit entry.")
     reversal_reference = fields.Char(readonly=True, help="The bank's reversal entry.")
     statement_id = fields.Many2one("g2p.payment.statement", readonly=True)
+    reissue_of_id = fields.Many2one(
+        "g2p.payment",
+        string="Re-issue of",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The failed payment that this one pays again.",
+    )
     entry_sequence = fields.Integer(readonly=True)
     value_date = fields.Date(readonly=True)
     entry_date = fields.Date(readonly=True)

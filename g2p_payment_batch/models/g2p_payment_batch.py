@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import is_process
+from .g2p_payment_batch_runner import CONTROL_CHARACTERS
 
 BATCH_STATES = [
     ("draft", "Draft"),
@@ -56,6 +57,15 @@ PROCESS_FIELDS = frozenset(
         "failed_count",
         "amount_failed",
     }
+)
+#: One-line texts of the batch's header: stripped, refused with a control character
+#: (the bank strips them, so a funding account "ACC " found no statement of "ACC").
+LINE_FIELDS = (
+    "program_name",
+    "program_mnemonic",
+    "cycle_mnemonic",
+    "funding_account_number",
+    "narrative",
 )
 CANCELLABLE = ("draft", "confirmed", "funds_checked", "funds_blocked")
 RUNNING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
@@ -198,14 +208,20 @@ class G2PPaymentBatch(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
+            self._clean_lines(vals)
             if not is_process(self.env):
+                if vals.get("name", "/") != "/":
+                    self._refuse_name()
                 self._check_process_fields(vals.keys() - {"name"})
+            if vals.get("name", "/") == "/":
+                vals["name"] = self._next_name()
         return super().create(vals_list)
 
     def write(self, vals):
+        self._clean_lines(vals)
         if not is_process(self.env):
+            if "name" in vals:
+                self._refuse_name()
             self._check_process_fields(vals.keys())
             if DRAFT_FIELDS & vals.keys():
                 self._check_draft(_("change the batch's details"))
@@ -264,46 +280,59 @@ class G2PPaymentBatch(models.Model):
 
     def action_cancel(self):
         for batch in self:
-            if batch.state not in CANCELLABLE or batch.step_running:
-                raise UserError(
-                    _(
-                        "The batch %(b)s can no longer be cancelled: payments may "
-                        "have reached the bank.",
-                        b=batch.name,
-                    )
-                )
+            batch._check_cancellable()
             message = batch._release_block()
             batch._set_payment_state("cancelled")
             batch._transition("cancelled", message)
         return True
 
     def action_reissue_failed(self):
-        """A new draft batch with the failed payments (to their current accounts)."""
+        """A new draft batch with the failed payments not re-issued yet (to their
+        current accounts). Failed is final, so the batch need not wait for its
+        other payments' outcomes; a payment that fails later (a reversal after a
+        first re-issue) is re-issued by a later call, never one twice."""
         self.ensure_one()
         self._lock(touch=True)
         failed = self.payment_ids.filtered(lambda p: p.state == "failed")
         if not failed:
             raise UserError(_("The batch %(b)s has no failed payment.", b=self.name))
-        previous = self.search(
-            [("reissued_from_id", "=", self.id), ("state", "!=", "cancelled")], limit=1
+        reissues = self.env["g2p.payment"].search(
+            [("reissue_of_id", "in", failed.ids), ("state", "!=", "cancelled")]
         )
-        if previous:
+        todo = failed - reissues.reissue_of_id
+        if not todo:
             raise UserError(
                 _(
                     "The failed payments of %(b)s were already re-issued in %(n)s.",
                     b=self.name,
-                    n=previous.name,
+                    n=", ".join(reissues.batch_id.mapped("name")),
                 )
             )
         batch = (
             self._as_process().copy({"reissued_from_id": self.id}).with_env(self.env)
         )
-        self.env["g2p.payment.batch.builder"]._add_payments(
-            batch, [(p.registrant_id, p.amount) for p in failed]
+        payments, _excluded = self.env["g2p.payment.batch.builder"]._add_payments(
+            batch, [(p.registrant_id, p.amount) for p in todo]
         )
+        # A registrant is in a batch once: each new payment re-issues the failed
+        # payment of its registrant.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE g2p_payment n SET reissue_of_id = o.id
+                     FROM g2p_payment o
+                    WHERE n.id = ANY(%s) AND o.id = ANY(%s)
+                      AND o.registrant_id = n.registrant_id""",
+                payments.ids,
+                todo.ids,
+            )
+        )
+        payments.invalidate_recordset(["reissue_of_id"])
         self.message_post(
             body=_(
-                "%(n)s failed payments re-issued in %(b)s.", n=len(failed), b=batch.name
+                "Failed payments re-issued in %(b)s: %(n)s.",
+                n=self._payments_label(len(payments)),
+                b=batch.name,
             )
         )
         return batch._action_open()
@@ -363,6 +392,81 @@ class G2PPaymentBatch(models.Model):
                     f=", ".join(sorted(owned)),
                 )
             )
+
+    @api.model
+    def _clean_lines(self, vals):
+        """Strip the one-line texts of ``vals`` in place; refuse a line break or
+        another control character, and a required text left empty."""
+        for name in LINE_FIELDS:
+            value = vals.get(name)
+            if not isinstance(value, str):
+                continue
+            label = self._fields[name].get_description(self.env)["string"]
+            if CONTROL_CHARACTERS.search(value):
+                raise UserError(
+                    _(
+                        "%(f)s must be one line of text, without line breaks, tabs "
+                        "or other control characters.",
+                        f=label,
+                    )
+                )
+            vals[name] = value.strip()
+            if not vals[name] and self._fields[name].required:
+                raise UserError(_("%(f)s cannot be empty.", f=label))
+
+    def _check_cancellable(self):
+        """Refuse to cancel, saying why, unless the batch may be cancelled now."""
+        if self.state == "cancelled":
+            why = _("The batch %(b)s is already cancelled.", b=self.name)
+        elif self.state in ("reconciled", "partially_reconciled", "failed"):
+            why = _(
+                "The batch %(b)s is %(s)s: its payments were executed by the bank "
+                "and cannot be cancelled.",
+                b=self.name,
+                s=self._state_label(),
+            )
+        elif self.state not in CANCELLABLE:
+            why = _(
+                "The batch %(b)s is %(s)s: its payments have reached the bank and "
+                "can no longer be cancelled.",
+                b=self.name,
+                s=self._state_label(),
+            )
+        elif self.step_running:
+            why = _(
+                "A step of %(b)s is waiting or running: cancel when it has ended "
+                "(if it failed, cancel or Retry).",
+                b=self.name,
+            )
+        else:
+            return
+        raise UserError(why)
+
+    def _refuse_name(self):
+        raise UserError(
+            _(
+                "A batch's name comes from the sequence Payment batch and cannot be "
+                "chosen: the bank keeps it as the reference of the batch's fund "
+                "block."
+            )
+        )
+
+    @api.model
+    def _next_name(self):
+        """The next name of the sequence: the block reference, at most 16
+        characters at the bank (a longer one stopped the batch at its block)."""
+        name = self.env["ir.sequence"].next_by_code("g2p.payment.batch")
+        if not name or len(name) > 16:
+            raise UserError(
+                _(
+                    "The sequence Payment batch gives %(n)s: a batch name must have "
+                    "1 to 16 characters (the bank's block reference). Ask a manager "
+                    "to shorten its prefix or padding (Settings → Technical → "
+                    "Sequences).",
+                    n=name or _("no name"),
+                )
+            )
+        return name
 
     def _check_expected_state(self):
         """The step buttons pass the state they were shown for: a double click, or a

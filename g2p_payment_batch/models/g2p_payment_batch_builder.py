@@ -35,7 +35,7 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
                 {"batch_id": batch.id, "registrant_id": partner.id, "amount": amount}
             )
         created = self.env["g2p.payment"].create(payments)
-        excluded = self.env["g2p.payment.exclusion"].create(exclusions)
+        excluded = self._create_exclusions(exclusions)
         return created, excluded
 
     @api.model
@@ -74,6 +74,12 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             "reason": reason[0],
             "detail": reason[1],
         }
+
+    @api.model
+    def _create_exclusions(self, vals_list):
+        """Exclusions are the builder's record of who was not paid and why:
+        read-only for officers (sudo here), so that none is removed or changed."""
+        return self.env["g2p.payment.exclusion"].sudo().create(vals_list).sudo(False)
 
     @api.model
     def _exclusion_reason(self, batch, partner, account, known):
@@ -120,7 +126,7 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             known.add(registrant.id)
             rows.append((payment.id, account.id, payees[registrant.id]))
         unusable.unlink()
-        self.env["g2p.payment.exclusion"].create(exclusions)
+        self._create_exclusions(exclusions)
         self.env.flush_all()
         execute_values(
             self.env.cr._obj,
@@ -198,5 +204,5 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
             for payment in payments
         ]
         payments.unlink()
-        self.env["g2p.payment.exclusion"].create(exclusions)
+        self._create_exclusions(exclusions)
         return len(exclusions)

@@ -14,7 +14,7 @@ from odoo.addons.g2p_bank_simulator.transactions import read_committed
 from .g2p_bank_connector import G2PBankConnectorError
 from .g2p_payment import ACCOUNT_TYPES
 from .g2p_payment_reconciler import statement_accounts
-from .g2p_payment_statement import statement_hash
+from .g2p_payment_statement import StatementRefused, statement_hash
 
 #: The job that moves a batch on from each state.
 NEXT_STEP = {
@@ -168,16 +168,15 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 raise G2PBankConnectorError(
                     "INSUFFICIENT_FUNDS",
                     _(
-                        "The account %(a)s has not %(t)s %(c)s available: top it "
-                        "up, then Retry.",
+                        "The account %(a)s has not %(t)s available: top it up, "
+                        "then Retry.",
                         a=account,
-                        t=total,
-                        c=currency,
+                        t=batch._money(total),
                     ),
                 )
             batch._transition(
                 "funds_checked",
-                _("Funds checked: %(t)s %(c)s available.", t=total, c=currency),
+                _("Funds checked: %(t)s available.", t=batch._money(total)),
             )
             self._continue(batch)
             return _("Funds available.")
@@ -199,9 +198,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
             batch._transition(
                 "funds_blocked",
                 _(
-                    "Funds blocked: %(t)s %(c)s, block %(r)s.",
-                    t=total,
-                    c=batch.currency_id.name,
+                    "Funds blocked: %(t)s, block %(r)s.",
+                    t=batch._money(total),
                     r=reference,
                 ),
             )
@@ -389,7 +387,7 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     [("connector_id", "=", connector.id), ("name", "in", refs)]
                 ).mapped("name")
             )
-            imported, waiting, failed = 0, 0, []
+            imported, waiting, failed, refused = 0, 0, [], []
             for ref in dict.fromkeys(refs):
                 if ref in known:
                     continue
@@ -408,7 +406,11 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                     continue
                 if Statement.search_count([("text_hash", "=", statement_hash(text))]):
                     continue  # imported otherwise (pushed, uploaded by hand)
-                Statement._import_text(text, "connector", connector, ref)
+                try:
+                    Statement._import_text(text, "connector", connector, ref)
+                except StatementRefused as error:
+                    refused.append(error.args[0])
+                    continue
                 imported += 1
             message = _(
                 "Statements: %(i)s imported, %(w)s not ready yet at the bank.",
@@ -419,6 +421,8 @@ class G2PPaymentBatchRunner(models.AbstractModel):
                 message += " " + _(
                     "The bank could not write %(s)s: skipped.", s=", ".join(failed)
                 )
+            for reason in refused:
+                message += " " + _("Refused: %(r)s", r=reason)
             batch.message_post(body=message)
             self._enqueue(batch, "_job_reconcile")
             return _("%(i)s statements imported.", i=imported)
@@ -487,14 +491,16 @@ class G2PPaymentBatchRunner(models.AbstractModel):
         batch.activity_schedule(
             activity_type_id=warning.id,
             user_id=batch.create_uid.id,
-            summary=_("%(n)s payments without outcome", n=batch.sent_count),
+            summary=_(
+                "%(n)s without outcome", n=batch._payments_label(batch.sent_count)
+            ),
             note=_(
-                "No statement of the bank has reported %(n)s payments of %(b)s after "
+                "No statement of the bank has reported %(n)s of %(b)s after "
                 "%(a)s requests over about an hour; the batch no longer asks. Check "
                 "that the bank pushes its statements to the upload URL of the "
                 "connector %(c)s, or upload the bank's statements (G2P Payments → "
                 "Statements), then Obtain statements.",
-                n=batch.sent_count,
+                n=batch._payments_label(batch.sent_count),
                 b=batch.name,
                 a=batch.statement_attempts,
                 c=batch.connector_id.name,

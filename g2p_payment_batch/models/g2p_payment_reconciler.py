@@ -9,6 +9,8 @@ from odoo.tools import SQL
 
 from odoo.addons.g2p_bank_simulator.mt940 import sanitize
 
+from ..statement_balances import BalanceCheck
+
 _logger = logging.getLogger(__name__)
 
 #: The reversal reasons of the example-bank contract (and the simulator's currency
@@ -53,7 +55,9 @@ class G2PPaymentReconciler(models.AbstractModel):
 
     @api.model
     def _parse(self, text):
-        """``(account, [entry dicts])`` from the MT940 text (mt-940 parser)."""
+        """``(account, [entry dicts])`` from the MT940 text (mt-940 parser).
+
+        Raises ``UnbalancedStatement`` when its balances do not add up."""
         import mt940
 
         # Every entry carries the account of its own message: a file may hold
@@ -63,8 +67,16 @@ class G2PPaymentReconciler(models.AbstractModel):
         copy_account = mt940.processors.transactions_to_transaction(
             "account_identification"
         )
-        transactions = Transactions({"post_statement": [*post, copy_account]})
+        check = BalanceCheck(self.env)
+        processors = check.processors()
+        processors["post_statement"] = [
+            *post,
+            copy_account,
+            *processors["post_statement"],
+        ]
+        transactions = Transactions(processors)
         transactions.parse(text)
+        check.finish(transactions)
         entries = []
         for sequence, transaction in enumerate(transactions, start=1):
             data = transaction.data

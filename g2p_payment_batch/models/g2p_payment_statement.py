@@ -9,6 +9,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..statement_balances import UnbalancedStatement
+
 REFERENCE_RE = re.compile(r"^:20:(.*?)\s*$", re.MULTILINE)
 ACCOUNT_RE = re.compile(r"^:25:(.*?)\s*$", re.MULTILINE)
 #: What the import and the reconciliation decide; they write it as superuser.
@@ -41,6 +43,10 @@ class StatementImportedMeanwhile(RetryableJobError):
 
     def __init__(self, message):
         super().__init__(message, seconds=1)
+
+
+class StatementRefused(UserError):
+    """The text is not a statement the bank can have written: nothing imported."""
 
 
 def statement_hash(text):
@@ -138,8 +144,16 @@ class G2PPaymentStatement(models.Model):
                 found = REFERENCE_RE.search(vals["mt940_text"])
                 vals["name"] = found.group(1) if found else vals.get("mt940_filename")
             # Known before reconciliation: the batches of the account find it.
-            found = ACCOUNT_RE.search(vals["mt940_text"])
-            vals["account_number"] = found.group(1) if found else False
+            accounts = list(dict.fromkeys(ACCOUNT_RE.findall(vals["mt940_text"])))
+            if len(accounts) > 1:
+                raise StatementRefused(
+                    _(
+                        "This file holds statements of several accounts (%(a)s): "
+                        "import one file per account. Nothing was imported.",
+                        a=", ".join(accounts),
+                    )
+                )
+            vals["account_number"] = accounts[0] if accounts else False
         known = self.search(
             [("text_hash", "in", [vals["text_hash"] for vals in vals_list])], limit=1
         )
@@ -151,6 +165,8 @@ class G2PPaymentStatement(models.Model):
                     name=known.display_name,
                 )
             )
+        for vals in vals_list:
+            self._check_balances(vals["mt940_text"])
         return super().create(vals_list)
 
     def write(self, vals):
@@ -172,6 +188,26 @@ class G2PPaymentStatement(models.Model):
                     fields=", ".join(names),
                 )
             )
+
+    @api.model
+    def _check_balances(self, text):
+        """Refuse a text whose balances do not add up, whoever brings it (a hand
+        upload, the bank's push, a connector): its entries cannot be the bank's,
+        and a reversal in it would fail a paid payment that Re-issue pays again.
+        A text that cannot be read at all is kept: its reconciliation fails with
+        the reason and changes nothing."""
+        try:
+            self.env["g2p.payment.reconciler"]._parse(text)
+        except UnbalancedStatement as error:
+            raise StatementRefused(
+                _(
+                    "%(e)s Nothing was imported: ask the bank for the statement as "
+                    "it wrote it.",
+                    e=error.args[0],
+                )
+            ) from None
+        except Exception:  # noqa: BLE001 - unreadable: failed at reconciliation
+            return
 
     @api.model
     def _import_text(self, text, source, connector=None, name=None):

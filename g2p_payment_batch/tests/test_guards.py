@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 from lxml import etree
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
 
@@ -16,6 +16,7 @@ from odoo.addons.g2p_payment_batch.models.g2p_bank_connector_simulator import (
 )
 
 from .common import PaymentBatchCase, run_jobs
+from .test_reconciliation import entry, statement_text
 
 
 @tagged("post_install", "-at_install")
@@ -142,7 +143,6 @@ class TestGuards(PaymentBatchCase):
             {"statement_attempts": 99},
             {"auto_continue": True},
             {"state": "sent"},
-            {"name": "PB-MINE"},
         ):
             with self.assertRaisesRegex(UserError, "only through the batch's steps"):
                 batch.write(vals)
@@ -189,6 +189,114 @@ class TestGuards(PaymentBatchCase):
         self.assertFalse(run_jobs(self.env))
         self.assertEqual((batch.state, batch.paid_count), ("reconciled", 4))
 
+    def test_the_name_is_the_sequence_s(self):
+        """The batch name is the bank's block reference (an idempotency key): an
+        officer who chose the name of another client's block got that block back
+        as a replay and paid from it; a name over 16 characters stopped the batch
+        at its block step. Nobody chooses it."""
+        block = (
+            self.env["g2p.sim.bank"]
+            .sudo()
+            .block_funds(
+                self.fund.account_number, "KES", Decimal("40.00"), "T-BLK-OTHER"
+            )
+        )
+        Batch = self.env["g2p.payment.batch"].with_user(self.officer)
+        vals = {
+            "program_name": "P",
+            "connector_id": self.connector.id,
+            "funding_account_number": self.fund.account_number,
+        }
+        for name in ("T-BLK-OTHER", "T-A-NAME-LONGER-THAN-16"):
+            with self.assertRaisesRegex(UserError, "comes from the sequence"):
+                Batch.create({**vals, "name": name})
+        batch = Batch.create(dict(vals))
+        self.assertRegex(batch.name, r"^PB\d{10}$")
+        with self.assertRaisesRegex(UserError, "comes from the sequence"):
+            batch.write({"name": "T-BLK-OTHER"})
+        self.assertEqual(block.state, "active")
+        sequence = self.env.ref("g2p_payment_batch.seq_g2p_payment_batch")
+        sequence.prefix = "PROGRAM-"
+        with self.assertRaisesRegex(UserError, "1 to 16 characters"):
+            Batch.create(vals)
+
+    def test_header_texts_are_one_stripped_line(self):
+        """A funding account typed with a trailing space passed check, block and
+        send (the bank strips it), but its statements were never found: the batch
+        asked for an hour and stayed sent. The header's one-line texts are
+        stripped, and refused with a line break or a control character."""
+        batch = self.officer_batch(
+            funding_account_number=f"{self.fund.account_number} ",
+            program_name=" Test program ",
+        )
+        self.assertEqual(batch.funding_account_number, self.fund.account_number)
+        self.assertEqual(batch.program_name, "Test program")
+        batch.write({"cycle_mnemonic": " C2\u00a0"})
+        self.assertEqual(batch.cycle_mnemonic, "C2")
+        for vals in (
+            {"funding_account_number": "T-FUND-1\n"},
+            {"program_name": "Cash\tfor all"},
+            {"narrative": "one\rtwo"},
+            {"program_mnemonic": "P\x7f"},
+        ):
+            with self.subTest(vals=vals):
+                with self.assertRaisesRegex(UserError, "one line of text"):
+                    batch.write(vals)
+                with self.assertRaisesRegex(UserError, "one line of text"):
+                    self.officer_batch(**vals)
+        with self.assertRaisesRegex(UserError, "cannot be empty"):
+            batch.write({"funding_account_number": "  "})
+        batch.action_confirm()
+        batch.action_run()
+        self.assertFalse(run_jobs(self.env))
+        self.assertEqual((batch.state, batch.paid_count), ("reconciled", 4))
+
+    def test_exclusions_and_errors_are_read_only(self):
+        """Exclusions and reconciliation errors are the process's record: an officer
+        could create, change and delete them on any batch. Now read-only; the
+        wizards, the confirmation and the reconciliation still write them."""
+        unpayable = self.env["res.partner"].create(
+            {"name": "No account", "is_registrant": True}
+        )
+        batch = self.officer_batch()
+        wizard = (
+            self.env["g2p.payment.add.registrants"]
+            .with_user(self.officer)
+            .create(
+                {
+                    "batch_id": batch.id,
+                    "domain": f"[('id', '=', {unpayable.id})]",
+                    "amount": 5,
+                }
+            )
+        )
+        wizard.action_add()
+        self.people[3].bank_ids.g2p_state = "closed"
+        batch.action_confirm()  # as the officer: an exclusion more
+        self.assertEqual(
+            sorted(batch.exclusion_ids.mapped("reason")), ["no_account", "no_account"]
+        )
+        text = statement_text([entry("D", "5.00", "PAY9999999999999", "SIM1")])
+        self.env["g2p.payment.statement"].with_user(self.officer).create(
+            {"mt940_text": text}
+        ).action_reconcile()
+        errors = self.env["g2p.payment.reconciliation.error"].with_user(self.officer)
+        error = errors.search([("customer_reference", "=", "PAY9999999999999")])
+        self.assertEqual(error.reason, "unknown_reference")
+        exclusion = batch.exclusion_ids[0]
+        for attempt in (
+            lambda: exclusion.write({"reason": "duplicate"}),
+            lambda: exclusion.unlink(),
+            lambda: exclusion.create({"batch_id": batch.id, "reason": "currency"}),
+            lambda: error.write({"reason": "duplicate"}),
+            lambda: error.unlink(),
+            lambda: errors.create(
+                {"statement_id": error.statement_id.id, "reason": "duplicate"}
+            ),
+        ):
+            with self.assertRaises(AccessError):
+                attempt()
+
     # ------------------------------------------------------------ 8. totals
     def test_draft_totals_follow_edits_and_removals(self):
         batch = self.officer_batch(amount="10.00")
@@ -202,6 +310,43 @@ class TestGuards(PaymentBatchCase):
         self.assertEqual(batch.amount_total, 21.5)
 
     # ------------------------------------------------------------ 5. cancel
+    def test_cancel_says_why_not(self):
+        """Cancel refused says the true reason: it said "payments may have reached
+        the bank" for a cancelled or reconciled batch and for a confirmed batch
+        whose check-funds job was merely waiting. The chatter writes amounts like
+        every other message, and counts of one in the singular."""
+        batch = self.officer_batch(amount="350.25")
+        batch.action_confirm()
+        batch.action_step()  # check funds: waiting
+        with self.assertRaisesRegex(UserError, "A step of .* is waiting or running"):
+            batch.action_cancel()
+        self.assertFalse(run_jobs(self.env))
+        bodies = " ".join(batch.message_ids.mapped("body"))
+        self.assertIn("Funds checked: 1,401.00 KES available", bodies)
+        batch.action_run()
+        self.assertFalse(run_jobs(self.env))
+        self.assertIn(
+            "Funds blocked: 1,401.00 KES", " ".join(batch.message_ids.mapped("body"))
+        )
+        with self.assertRaisesRegex(
+            UserError, "is Reconciled: its payments were executed"
+        ):
+            batch.action_cancel()
+        other = self.officer_batch(self.people[:1])
+        other.action_cancel()
+        with self.assertRaisesRegex(UserError, "already cancelled"):
+            other.action_cancel()
+        draft = self.officer_batch(self.people[:0])
+        self.env["g2p.payment.add.registrants"].with_user(self.officer).create(
+            {
+                "batch_id": draft.id,
+                "domain": f"[('id', '=', {self.people[0].id})]",
+                "amount": 5,
+            }
+        ).action_add()
+        bodies = " ".join(draft.message_ids.mapped("body"))
+        self.assertIn("1 payment added with 5.00 KES each", bodies)
+
     def test_cancel_when_the_bank_no_longer_holds_the_block(self):
         batch = self.officer_batch()
         batch.action_confirm()

@@ -64,6 +64,7 @@ class TestReconciliation(PaymentBatchCase):
         cls.batch.with_context(g2p_transition=True).state = "sent"
         cls.refs = cls.batch.payment_ids.sorted("id").mapped("name")
         cls.Statement = cls.env["g2p.payment.statement"]
+        cls.Batch = cls.env["g2p.payment.batch"]
 
     def test_statement_with_errors(self):
         a, b, c, d = self.refs
@@ -295,3 +296,126 @@ class TestReconciliation(PaymentBatchCase):
         payments = {p.name: p.state for p in self.batch.payment_ids}
         self.assertEqual((payments[a], payments[b]), ("paid", "sent"))
         statement.mt940_filename = "TA.mt940"  # what is not the process's
+
+    def test_statement_that_does_not_add_up_is_refused(self):
+        """A statement whose balances do not add up is refused at import, whoever
+        brings it, and changes nothing. A hand-uploaded reversal of a paid payment
+        (opening + RD ≠ closing) made it failed, and Re-issue paid it again."""
+        a, _b, _c, _d = self.refs
+        self.upload(
+            statement_text([entry("D", "50.00", a, "SIM3000000000001")], "TPAID")
+        ).action_reconcile()
+        paid = self.batch.payment_ids.filtered(lambda p: p.name == a)
+        self.assertEqual(paid.state, "paid")
+        forged = (
+            ":20:TFORGE1\r\n:25:T-FUND-1\r\n:28C:99/1\r\n"
+            ":60F:C261208KES998952,50\r\n"
+            f":61:2612081208RD50,00NTRF{a}//TFORGE1\r\n:86:x\r\nACCOUNT.CLOSED\r\n"
+            ":62F:C261208KES998952,50\r\n-\r\n"
+        )
+        before = self.Statement.search_count([])
+        with self.assertRaisesRegex(UserError, "does not add up.*998,952.50 KES"):
+            self.upload(forged)
+        with self.assertRaisesRegex(UserError, "does not add up"):
+            self.Statement._import_text(forged, "connector", self.connector, "F1")
+        self.assertEqual(self.Statement.search_count([]), before)
+        self.assertEqual(paid.state, "paid")
+        with self.assertRaisesRegex(UserError, "no failed payment"):
+            self.batch.action_reissue_failed()
+        # The same reversal in a statement that adds up is the bank's: it counts.
+        self.upload(
+            forged.replace("C261208KES998952,50\r\n-", "C261208KES999002,50\r\n-")
+        ).action_reconcile()
+        self.assertEqual(paid.state, "failed")
+
+    def test_split_statement_balances(self):
+        """A statement split into messages adds up message by message: the bank's
+        own is imported; an intermediate balance changed is refused."""
+        a, b, c, _d = self.refs
+        header = StatementHeader(
+            reference="TSPLIT",
+            account="T-FUND-1",
+            number=3,
+            currency="KES",
+            decimals=2,
+            opening_balance=Decimal("1000.00"),
+            opening_date=DAY,
+            closing_date=DAY,
+            available_balance=Decimal("850.00"),
+            available_date=DAY,
+        )
+        entries = [
+            entry("D", "50.00", ref, f"SIM200000000000{i}")
+            for i, ref in enumerate((a, b, c))
+        ]
+        text, writer = write_statement(header, entries, max_message_chars=230)
+        self.assertEqual(writer.message_count, 3)
+        for bad in (
+            text.replace(":60M:C261120KES950,00", ":60M:C261120KES960,00", 1),
+            text.replace(":62M:C261120KES950,00", ":62M:C261120KES960,00", 1),
+        ):
+            self.assertNotEqual(bad, text)
+            with self.subTest(bad=bad), self.assertRaises(UserError):
+                self.upload(bad)
+        self.upload(text).action_reconcile()
+        self.assertEqual(self.batch.paid_count, 3)
+
+    def test_one_account_per_file(self):
+        """A file whose first message is of another account was stored under that
+        account only: the batch never found its own entries. Such a file is
+        refused; each account's statement is imported on its own."""
+        a, _b, _c, _d = self.refs
+        other = statement_text(
+            [entry("C", "10.00", "DEPOSIT", "SIM1100000000001")], "TOTHER", "T-OTHER"
+        )
+        ours = statement_text([entry("D", "50.00", a, "SIM1100000000002")], "TOURS")
+        before = self.Statement.search_count([])
+        with self.assertRaisesRegex(UserError, "several accounts.*T-OTHER, T-FUND-1"):
+            self.upload(other + ours)
+        self.assertEqual(self.Statement.search_count([]), before)
+        self.upload(other)
+        statement = self.upload(ours)
+        self.assertEqual(statement.account_number, "T-FUND-1")
+        self.env["g2p.payment.batch.runner"]._job_reconcile(self.batch)
+        self.assertEqual(self.batch.paid_count, 1)
+
+    def test_payments_failing_later_are_reissued_later(self):
+        """Re-issue takes the failed payments not re-issued yet: a payment that
+        fails after a first re-issue (a reversal of a paid payment) is re-issued by
+        a second one; no failed payment is re-issued twice. It was once per batch:
+        the later failure could never be re-issued."""
+        a, b, c, _d = self.refs
+        self.upload(
+            statement_text(
+                [
+                    entry("D", "50.00", a, "SIM1200000000001"),
+                    entry("D", "50.00", b, "SIM1200000000002"),
+                    entry("RD", "50.00", b, "SIM1200000000003", "ACCOUNT.CLOSED"),
+                ],
+                "TRI-1",
+            )
+        ).action_reconcile()
+        payments = {p.name: p for p in self.batch.payment_ids}
+        first = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(first.payment_ids.reissue_of_id, payments[b])
+        with self.assertRaisesRegex(UserError, f"already re-issued in {first.name}"):
+            self.batch.action_reissue_failed()
+        # The beneficiary's bank returns a's money later.
+        self.upload(
+            statement_text(
+                [entry("RD", "50.00", a, "SIM1200000000004", "ACCOUNT.CLOSED")],
+                "TRI-2",
+            )
+        ).action_reconcile()
+        self.assertEqual(payments[a].state, "failed")
+        second = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(second.payment_ids.reissue_of_id, payments[a])
+        self.assertEqual(second.payment_ids.registrant_id, payments[a].registrant_id)
+        self.assertIn("1 payment.", self.batch.message_ids[0].body)
+        with self.assertRaisesRegex(UserError, "already re-issued"):
+            self.batch.action_reissue_failed()
+        # A cancelled re-issue gives its payments back.
+        second.action_cancel()
+        third = self.Batch.browse(self.batch.action_reissue_failed()["res_id"])
+        self.assertEqual(third.payment_ids.reissue_of_id, payments[a])
+        self.assertEqual(c and payments[c].state, "sent")

@@ -92,6 +92,32 @@ class TestStatementObtaining(PaymentBatchCase):
         self.assertEqual(set(uploads.mapped("state")), {"reconciled"})
         self.assertEqual(batch.statement_ids, uploads.sudo())
 
+    def test_a_statement_that_does_not_add_up_is_refused(self):
+        """The connector fetches a statement whose balances do not add up: not
+        imported, named in the chatter, and the batch keeps waiting for the bank's
+        statements (no step error that Retry would hit again)."""
+        self.connector.ask_statement = False
+        batch = self.sent_batch()
+        run_jobs(self.env)  # the bank executes and writes its statement
+        written = self.env["g2p.sim.statement"].search(
+            [("account_id", "=", self.fund.id), ("state", "=", "done")]
+        )
+        self.assertEqual(len(written), 1)
+        text = written.mt940_text
+        closing = text[text.index(":62F:") : text.index("\r\n", text.index(":62F:"))]
+        written.attachment_id.raw = text.replace(
+            closing, closing[:-4] + "9,99"
+        ).encode()
+        written.invalidate_recordset()
+        self.runner._job_obtain_statements(batch)
+        self.assertFalse(batch.step_error)
+        self.assertIn("does not add up", batch.message_ids[0].body)
+        self.assertFalse(
+            self.env["g2p.payment.statement"].search([("name", "=", written.name)])
+        )
+        self.runner._job_reconcile(batch)
+        self.assertEqual((batch.state, batch.paid_count), ("sent", 0))
+
     def waiting_retry(self):
         """A sent batch the bank has not reported yet, its next statement request
         waiting for its time (the bank's jobs do not run)."""

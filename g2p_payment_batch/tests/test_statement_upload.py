@@ -115,3 +115,15 @@ class TestStatementUpload(PaymentBatchCase, HttpCase):
             self.Statement._import_text(text, "connector", self.connector, "STM9")
         self.assertEqual(caught.exception.seconds, 1)
         self.assertFalse(self._statements(text))
+
+    def test_push_that_does_not_add_up_is_refused(self):
+        """A pushed statement whose balances do not add up is answered 400 with
+        the reason and recorded nowhere."""
+        text = statement_text([entry("C", "10.00", "DEPOSIT", "SIM7000000000005")])
+        bad = text.replace(":62F:C201120KES1000010,00", ":62F:C201120KES1000000,00")
+        bad = bad.replace(":62F:C261120KES1000010,00", ":62F:C261120KES1000000,00")
+        self.assertNotEqual(bad, text)
+        response = self._push(bad)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("does not add up", response.text)
+        self.assertFalse(self._statements(bad))

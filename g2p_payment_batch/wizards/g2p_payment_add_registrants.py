@@ -68,8 +68,8 @@ class G2PPaymentAddRegistrants(models.TransientModel):
         )
         self.batch_id.message_post(
             body=_(
-                "%(n)s registrants added with %(a)s each; %(x)s excluded.",
-                n=len(payments),
+                "%(n)s added with %(a)s each; %(x)s excluded.",
+                n=self.batch_id._payments_label(len(payments)),
                 a=self.batch_id._money(amount),
                 x=len(exclusions),
             )

@@ -49,9 +49,9 @@ class G2PPaymentImportCsv(models.TransientModel):
         )
         self.batch_id.message_post(
             body=_(
-                "%(n)s payments imported from %(f)s; %(x)s excluded, %(e)s rows "
-                "with errors skipped.",
-                n=len(payments),
+                "%(n)s imported from %(f)s; %(x)s excluded, %(e)s rows with errors "
+                "skipped.",
+                n=self.batch_id._payments_label(len(payments)),
                 f=self.csv_filename or _("CSV"),
                 x=len(exclusions),
                 e=self.error_count,
