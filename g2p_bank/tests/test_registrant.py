@@ -1,4 +1,7 @@
+import psycopg2.errors
+
 from odoo.exceptions import ValidationError
+from odoo.tools import mute_logger
 
 from .common import G2pBankCase
 
@@ -87,3 +90,65 @@ class TestRegistrant(G2pBankCase):
             ]
         )
         self.assertEqual(found, self.person)
+
+    def test_functional_id_cannot_be_cleared(self):
+        person = self.person.with_user(self.registrar)
+        for blank in (False, "", "   "):
+            with self.assertRaisesRegex(ValidationError, "always has a functional ID"):
+                person.write({"g2p_functional_id": blank})
+            self.assertEqual(self.person.g2p_functional_id, "T-PERSON-1")
+        # Blank on creation means "generate one", as in the form.
+        blank = self.create_registrant("Blank", "   ")
+        self.assertTrue(blank.g2p_functional_id.startswith("REG"))
+        # A partner that is no registrant (any more) may do without.
+        contact = self.Partner.create({"name": "Contact", "g2p_functional_id": "C-1"})
+        contact.g2p_functional_id = False
+        self.assertFalse(contact.g2p_functional_id)
+
+    def test_functional_id_on_one_line(self):
+        for fid in ("A\nB", "A\tB", "A\x00B", "A\u2028B"):
+            with self.assertRaisesRegex(ValidationError, "control character"):
+                self.create_registrant("Two lines", fid)
+            with self.assertRaisesRegex(ValidationError, "control character"):
+                self.person.g2p_functional_id = fid
+        self.assertEqual(self.person.g2p_functional_id, "T-PERSON-1")
+
+    def test_functional_id_unique_ignoring_case(self):
+        msg = "The functional ID T-PERSON-1 is already used by Test Person"
+        with self.assertRaisesRegex(ValidationError, msg):
+            self.create_registrant("Lower", "t-person-1")
+        other = self.create_registrant("Other", "T-OTHER")
+        with self.assertRaisesRegex(ValidationError, msg):
+            other.g2p_functional_id = "t-Person-1"
+        with self.assertRaisesRegex(ValidationError, "given twice"):
+            self.Partner.create(
+                [
+                    {"name": "A", "is_registrant": True, "g2p_functional_id": "ab-1"},
+                    {"name": "B", "is_registrant": True, "g2p_functional_id": "AB-1"},
+                ]
+            )
+        # The case given is kept (other systems address people by it) ...
+        self.assertEqual(
+            self.create_registrant("Mixed", "Ab-2").g2p_functional_id, "Ab-2"
+        )
+        # ... and the registrant may change it.
+        other.g2p_functional_id = "t-other"
+        self.assertEqual(other.g2p_functional_id, "t-other")
+
+    def test_functional_id_unique_ignoring_case_in_the_database(self):
+        with (
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            mute_logger("odoo.sql_db"),
+        ):
+            self.env.cr.execute(
+                "UPDATE res_partner SET g2p_functional_id = 't-person-1' WHERE id = %s",
+                [self.create_registrant("Other", "T-OTHER").id],
+            )
+
+    def test_registering_a_contact_gives_it_a_functional_id(self):
+        contact = self.Partner.create({"name": "Contact"})
+        contact.with_user(self.registrar).is_registrant = True
+        self.assertTrue(contact.g2p_functional_id.startswith("REG"))
+        kept = self.Partner.create({"name": "Kept", "g2p_functional_id": "K-1"})
+        kept.is_registrant = True
+        self.assertEqual(kept.g2p_functional_id, "K-1")
