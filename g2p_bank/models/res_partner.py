@@ -90,6 +90,36 @@ class ResPartner(models.Model):
             )
             partner.g2p_primary_bank_account_id = primary[:1]
 
+    @api.constrains("is_group", "is_registrant")
+    def _check_group_kind(self):
+        # The other side of g2p.group.membership's _check_member_kinds: a group
+        # keeps its members, an individual its groups, only while they stay so.
+        for partner in self:
+            if partner.group_member_ids and not (
+                partner.is_registrant and partner.is_group
+            ):
+                raise ValidationError(
+                    _(
+                        "%(name)s has members: it stays a registered group until "
+                        "they are removed from its Members tab.",
+                        name=partner.display_name,
+                    )
+                )
+            if partner.group_membership_ids and (
+                partner.is_group or not partner.is_registrant
+            ):
+                raise ValidationError(
+                    _(
+                        "%(name)s is a member of %(groups)s: only registered "
+                        "individuals can be members; remove it from the group "
+                        "first.",
+                        name=partner.display_name,
+                        groups=", ".join(
+                            partner.group_membership_ids.group_id.mapped("display_name")
+                        ),
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         default_registrant = self.env.context.get("default_is_registrant")

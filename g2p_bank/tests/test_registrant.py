@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 import psycopg2.errors
 
 from odoo.exceptions import ValidationError
@@ -152,3 +154,39 @@ class TestRegistrant(G2pBankCase):
         kept = self.Partner.create({"name": "Kept", "g2p_functional_id": "K-1"})
         kept.is_registrant = True
         self.assertEqual(kept.g2p_functional_id, "K-1")
+
+    @contextmanager
+    def assertRefused(self, msg):
+        """A ValidationError matching ``msg``; what was written is rolled back."""
+        with self.assertRaises(ValidationError) as refusal:
+            yield
+        self.assertRegex(str(refusal.exception), msg)
+
+    def _household(self):
+        group = self.create_registrant("Household", is_group=True)
+        alice = self.create_registrant("Alice")
+        self.env["g2p.group.membership"].create(
+            {"group_id": group.id, "individual_id": alice.id, "is_head": True}
+        )
+        return group, alice
+
+    def test_group_with_members_stays_a_group(self):
+        group, alice = self._household()
+        group = group.with_user(self.registrar)
+        with self.assertRefused("Household has members"):
+            group.write({"is_group": False})
+        with self.assertRefused("Household has members"):
+            group.write({"is_registrant": False})
+        self.assertTrue(group.is_group and group.is_registrant)
+        self.assertEqual(group.group_head_id, alice)
+
+    def test_member_of_a_group_stays_an_individual(self):
+        _group, alice = self._household()
+        alice = alice.with_user(self.registrar)
+        with self.assertRefused("Alice is a member of Household"):
+            alice.write({"is_group": True})
+        with self.assertRefused("Alice is a member of Household"):
+            alice.write({"is_registrant": False})
+        self.assertFalse(alice.is_group)
+        # Without members or groups, the kind can change.
+        self.create_registrant("Bob").is_group = True
