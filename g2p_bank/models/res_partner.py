@@ -120,6 +120,28 @@ class ResPartner(models.Model):
                     )
                 )
 
+    @api.constrains("active")
+    def _check_archived_head(self):
+        # An archived head would otherwise stay the payee of its group.
+        paying = self.filtered(lambda p: not p.active).group_membership_ids.filtered(
+            lambda m: m.is_head and m.group_id.active and m.group_id.g2p_pay_via_head
+        )
+        if paying:
+            head = paying[0].individual_id
+            raise ValidationError(
+                _(
+                    "%(name)s is the head of %(groups)s, which is paid through its "
+                    "head: choose another head or untick 'Pay through the head' "
+                    "before archiving %(name)s.",
+                    name=head.display_name,
+                    groups=", ".join(
+                        paying.filtered(
+                            lambda m: m.individual_id == head
+                        ).group_id.mapped("display_name")
+                    ),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         default_registrant = self.env.context.get("default_is_registrant")
@@ -246,9 +268,12 @@ class ResPartner(models.Model):
 
     def _g2p_payment_accounts(self):
         """``{registrant id: primary account of its payee}`` (empty recordset when
-        the payee has no primary account)."""
+        the payee has no primary account or is archived: an archived head is not
+        paid for its group)."""
         payees = self._g2p_payee()
         return {
             partner.id: payee.g2p_primary_bank_account_id
+            if payee.active
+            else payee.g2p_primary_bank_account_id.browse()
             for partner, payee in zip(self, payees, strict=True)
         }
