@@ -2,6 +2,7 @@ import re
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 FUNCTIONAL_ID_SIZE = 20
@@ -141,6 +142,24 @@ class ResPartner(models.Model):
                     ),
                 )
             )
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        """Also find registrants by the start of their functional ID, case ignored
+        (the Member picker of a group, the search box): a prefix match on the
+        unique index of upper(g2p_functional_id)."""
+        domain = super()._search_display_name(operator, value)
+        if operator not in ("ilike", "=ilike", "like", "=like", "=") or not (
+            isinstance(value, str) and value.strip()
+        ):
+            return domain
+        prefix = re.sub(r"([\\%_])", r"\\\1", value.strip())
+        by_id = SQL(
+            "(SELECT id FROM res_partner "
+            "WHERE upper(g2p_functional_id) LIKE upper(%s))",
+            f"{prefix}%",
+        )
+        return expression.OR([domain, [("id", "in", by_id)]])
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -190,3 +190,20 @@ class TestRegistrant(G2pBankCase):
         self.assertFalse(alice.is_group)
         # Without members or groups, the kind can change.
         self.create_registrant("Bob").is_group = True
+
+    def test_name_search_by_functional_id(self):
+        def found(name, **kwargs):
+            return [pid for pid, _name in self.Partner.name_search(name, **kwargs)]
+
+        self.assertEqual(found("T-PERSON-1"), [self.person.id])
+        self.assertEqual(found("t-person-1"), [self.person.id], "case ignored")
+        self.assertEqual(found("T-PERS"), [self.person.id], "a prefix is enough")
+        self.assertEqual(found("PERSON-1"), [], "a prefix, not any part")
+        self.assertEqual(found("T-PERSON-1", operator="not ilike"), found("", limit=0))
+        # The Member picker of a group: registered individuals.
+        membership_domain = (
+            self.env["g2p.group.membership"]._fields["individual_id"].domain
+        )
+        self.assertEqual(found("T-PERSON-1", args=membership_domain), [self.person.id])
+        # A wildcard typed is taken literally: still a prefix search.
+        self.assertEqual(found("%PERSON-1"), [])
