@@ -1,7 +1,7 @@
 {
     "name": "G2P Bank",
     "summary": "Registrants with validated bank and wallet accounts",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "G2P",
     "author": "G2P Bank suite contributors",
     "website": "https://github.com/g2p-bank/g2p-bank",

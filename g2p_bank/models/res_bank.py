@@ -67,6 +67,8 @@ class ResBank(models.Model):
 
     def write(self, vals):
         self._g2p_check_bics([vals], exclude=self)
+        if "active" in vals and not vals["active"]:
+            self._g2p_check_unused()
         if {"name", "bic"} & vals.keys():
             self._g2p_check_names(
                 [
@@ -91,6 +93,34 @@ class ResBank(models.Model):
             accounts.with_env(self.env), old_addresses
         )
         return result
+
+    def _g2p_check_unused(self):
+        """Refuse to archive a bank holding open accounts of registrants: they
+        would be paid at a bank no one can choose any more."""
+        # sudo: every registrant's account counts, whoever archives.
+        counts = (
+            self.env["res.partner.bank"]
+            .sudo()
+            ._read_group(
+                [
+                    ("bank_id", "in", self.ids),
+                    ("partner_id.is_registrant", "=", True),
+                    ("g2p_state", "!=", "closed"),
+                ],
+                ["bank_id"],
+                ["__count"],
+            )
+        )
+        for bank, count in counts:
+            raise ValidationError(
+                _(
+                    "%(bank)s holds %(count)s accounts of registrants that are not "
+                    "closed: close them or move them to another bank before "
+                    "archiving it.",
+                    bank=bank.name,
+                    count=count,
+                )
+            )
 
     @api.model
     def _g2p_check_names(self, items, exclude=None):

@@ -8,3 +8,4 @@ from . import test_views
 from . import test_account_upsert
 from . import test_frozen_heap
 from . import test_account_checks
+from . import test_archiving

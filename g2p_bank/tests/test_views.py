@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo.tests import Form
 from odoo.tools.safe_eval import safe_eval
 
@@ -57,3 +59,24 @@ class TestRegistrantForm(G2pBankCase):
         form = self._form(self.person)
         with self.assertRaisesRegex(AssertionError, "bank_ids"):
             form.bank_ids.new()
+
+    def test_registrars_see_no_trash_icon_on_accounts(self):
+        """Registrars cannot delete accounts: the form offers them no trash icon
+        (they close accounts instead); registry administrators have it."""
+
+        def can_delete(user):
+            view = self.env.ref("g2p_bank.res_partner_view_form")
+            arch = self.Partner.with_user(user).get_views([(view.id, "form")])
+            tree = etree.fromstring(arch["views"]["form"]["arch"])
+            [accounts] = tree.xpath("//field[@name='bank_ids']")
+            [accounts_list] = accounts.xpath("list")
+            options = safe_eval(accounts.get("options", "{}"))
+            return accounts_list.get("delete") != "False" and options.get(
+                "delete", True
+            )
+
+        # Odoo gives new users "Contact Creation", which allows deleting accounts
+        # as far as the model goes; the registry's rules refuse it on save.
+        self.registrar.groups_id |= self.env.ref("base.group_partner_manager")
+        self.assertFalse(can_delete(self.registrar))
+        self.assertTrue(can_delete(self.registry_admin))
