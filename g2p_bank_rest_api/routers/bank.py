@@ -31,6 +31,7 @@ from ..schemas.bank import (
     StatementStatus,
 )
 from ..schemas.errors import error_responses
+from ..schemas.registry import KEY_PATTERN
 
 # Business failures are answered 200 with "status": "failed" (the contract); these
 # are the HTTP errors every route may answer, documented with their bodies.
@@ -52,10 +53,7 @@ def _key(example):
         Path(
             min_length=1,
             max_length=64,
-            # No control character (Odoo cannot route a line break). Not the
-            # bodies' full one-line class: schemathesis (4.32) does not honour its
-            # C1 range in a path and sends line breaks; a key only looks records up.
-            pattern=r"^[^\x00-\x1f\x7f]+$",
+            pattern=KEY_PATTERN,
             examples=[example],
         ),
     ]

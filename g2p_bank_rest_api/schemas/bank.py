@@ -19,7 +19,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from .registry import PRINTABLE
+from .registry import OneLine
 
 #: Payments one initiate_payment call may carry (a larger batch is split by the client).
 MAX_PAYMENTS_PER_CALL = 50_000
@@ -37,7 +37,8 @@ def _iso_currency(code: str) -> str:
 
 Currency = Annotated[
     str,
-    Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$", examples=["KES"]),
+    OneLine(3, 3, pattern="^[A-Z]{3}$"),
+    Field(examples=["KES"]),
     AfterValidator(_iso_currency),
 ]
 #: An amount given as a string: digits with an optional sign and point, as the
@@ -63,14 +64,11 @@ PositiveAmount = Annotated[
 ]
 # One line of text (PRINTABLE): PostgreSQL refuses NUL, and a line break in a
 # narrative or a name breaks the MT940 statements (the service's own limit is 255
-# characters).
-AccountNumber = Annotated[
-    str,
-    Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["PROG-FUND-001"]),
-]
-Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
-Code = Annotated[str, Field(max_length=64, pattern=PRINTABLE)]
-Text = Annotated[str, Field(max_length=255, pattern=PRINTABLE)]
+# characters). Spaces around a text are removed (``OneLine``).
+AccountNumber = Annotated[str, OneLine(64, 1), Field(examples=["PROG-FUND-001"])]
+Reference = Annotated[str, OneLine(64, 1)]
+Code = Annotated[str, OneLine(64)]
+Text = Annotated[str, OneLine(255)]
 Status = Literal["success", "failed"]
 
 
@@ -106,7 +104,7 @@ MT940_EXAMPLE = (
 
 
 class ContractModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class CheckFundsRequest(ContractModel):
@@ -164,12 +162,9 @@ class BlockFundsRequest(ContractModel):
     # reference for the block, an idempotency key, so that a retried call after a
     # timeout gets the first block back instead of blocking the money twice.
     block_reference_no: Annotated[
-        str | None,
+        Annotated[str, OneLine(16, 1)] | None,
         Field(
             default=None,
-            min_length=1,
-            max_length=16,
-            pattern=PRINTABLE,
             description="Optional idempotency key (an extension of the contract): "
             "the same reference with the same account and amount answers the first "
             "block; with other content it fails with DUPLICATE_REFERENCE.",
@@ -247,7 +242,6 @@ class ReleaseBlockResponse(ContractModel):
 @with_config(
     ConfigDict(
         extra="ignore",
-        str_strip_whitespace=True,
         json_schema_extra={"examples": [PAYMENT_EXAMPLE]},
     )
 )
@@ -266,9 +260,7 @@ class PaymentRequest(TypedDict):
     beneficiary_bank_code: Code
     beneficiary_branch_code: Code
     beneficiary_mobile_wallet_provider: NotRequired[Text | None]
-    beneficiary_phone_no: NotRequired[
-        Annotated[str, Field(max_length=32, pattern=PRINTABLE)] | None
-    ]
+    beneficiary_phone_no: NotRequired[Annotated[str, OneLine(32)] | None]
     beneficiary_email: NotRequired[Text | None]
     beneficiary_email_wallet_provider: NotRequired[Text | None]
     narrative_1: NotRequired[Text | None]
@@ -277,7 +269,7 @@ class PaymentRequest(TypedDict):
     narrative_4: NotRequired[Text | None]
     narrative_5: NotRequired[Text | None]
     narrative_6: NotRequired[Text | None]
-    payment_date: Annotated[str, Field(max_length=32, pattern=PRINTABLE)]
+    payment_date: Annotated[str, OneLine(32)]
 
 
 PaymentRequestList = Annotated[

@@ -9,7 +9,8 @@ Extendable (``StrictExtendableBaseModel``): another addon adds a field with
 from typing import Annotated, Literal
 
 from extendable_pydantic import StrictExtendableBaseModel
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import core_schema
 
 from odoo.addons.extendable_fastapi.schemas import PagedCollection
 
@@ -20,33 +21,78 @@ MAX_BULK_ITEMS = 1000
 #: One line of text: no control character (PostgreSQL refuses NUL; a line break in
 #: a name or a reference breaks the records and statements that show it: an MT940
 #: narrative is one line each) and none of Unicode's own line or paragraph separators.
-#: Every text field of both apps is one line.
+#: Every text field of both apps is one line. (A lone UTF-16 surrogate, \ud800 to
+#: \udfff, is not in the class: pydantic-core's regular expressions cannot name it,
+#: and pydantic refuses such a text before any pattern, as not valid Unicode.)
 ONE_LINE_CHARACTER = r"[^\x00-\x1f\u007f-\u009f\u2028\u2029]"
 PRINTABLE = rf"^{ONE_LINE_CHARACTER}*$"
+#: A key in a path: no control character (Odoo cannot route a line break). Not the
+#: bodies' full one-line class: schemathesis (4.32) does not honour its C1 range in a
+#: path and sends line breaks; a key only looks records up.
+KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+
+
+class OneLine:
+    """A text field: one line (``PRINTABLE``) as the client sent it, then the white
+    space around it removed, then its lengths and its own ``pattern``.
+
+    Pydantic's ``strip_whitespace`` runs before the pattern, and strips line breaks,
+    tabs and Unicode's line separators too: ``"X\u2028"`` passed as ``"X"``. Here the
+    two steps are a chain of two pydantic-core string validators, so that a control
+    character at either end is refused as one in the middle is, with no Python call
+    per value (initiate_payment validates up to 50,000 payments).
+    """
+
+    def __init__(
+        self, max_length=None, min_length=None, pattern=None, upper=False, examples=None
+    ):
+        self.max_length = max_length
+        self.min_length = min_length
+        self.pattern = pattern
+        self.upper = upper
+        # In the schema itself: a path parameter's Field(examples=...) is lost.
+        self.examples = examples
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        return core_schema.chain_schema(
+            [
+                core_schema.str_schema(pattern=PRINTABLE, strip_whitespace=False),
+                core_schema.str_schema(
+                    strip_whitespace=True,
+                    min_length=self.min_length,
+                    max_length=self.max_length,
+                    pattern=self.pattern,
+                    to_upper=self.upper,
+                ),
+            ]
+        )
+
+    def __get_pydantic_json_schema__(self, schema, handler):
+        json_schema = {"type": "string"}
+        if self.min_length is not None:
+            json_schema["minLength"] = self.min_length
+        if self.max_length is not None:
+            json_schema["maxLength"] = self.max_length
+        # The field's own pattern refuses control characters too.
+        json_schema["pattern"] = self.pattern or PRINTABLE
+        if self.examples:
+            json_schema["examples"] = self.examples
+        return json_schema
 
 
 def _text(max_length, min_length=0):
-    return StringConstraints(
-        strip_whitespace=True,
-        min_length=min_length,
-        max_length=max_length,
-        pattern=PRINTABLE,
-    )
+    return OneLine(max_length, min_length)
 
 
-FunctionalId = Annotated[str, _text(20, 1), Field(examples=["REG-2026-000123"])]
+FunctionalId = Annotated[str, OneLine(20, 1, examples=["REG-2026-000123"])]
 Name = Annotated[str, _text(256, 1), Field(examples=["Amina Wanjiru"])]
 ShortText = Annotated[str, _text(64)]
 LongText = Annotated[str, _text(256)]
 CountryCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-Za-z]{2}$"),
-    Field(examples=["KE"]),
+    str, OneLine(pattern="^[A-Za-z]{2}$", upper=True), Field(examples=["KE"])
 ]
 CurrencyCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-Za-z]{3}$"),
-    Field(examples=["KES"]),
+    str, OneLine(pattern="^[A-Za-z]{3}$", upper=True), Field(examples=["KES"])
 ]
 AccountType = Literal["bank_account", "mobile_wallet", "email_wallet"]
 # AccountIn key -> res.partner.bank field, for the plain values.

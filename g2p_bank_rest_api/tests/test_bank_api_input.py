@@ -1,5 +1,6 @@
 import json
 import re
+import time
 from decimal import Decimal
 
 from fastapi import FastAPI
@@ -283,3 +284,205 @@ class TestBankCodes(BankApiCase):
         )
         response = self.post("/initiate_payment", [wallet])
         self.assertEqual(response.json()["status"], "success", response.text)
+
+
+def _strict_json(response):
+    """The answer's JSON, refusing NaN and Infinity (they are not JSON)."""
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in {response.text[:200]}")
+
+    return json.loads(response.content, parse_constant=refuse)
+
+
+@tagged("post_install", "-at_install")
+class TestJsonNumbers(BankApiCase):
+    """A number such as 1e999999 took 26 s of CPU and answered 500: the 422 echoed
+    it as an integer of a million digits. NaN was echoed as NaN (not JSON)."""
+
+    def check_funds_with(self, number):
+        return self.post_raw(
+            "/check_funds",
+            b'{"account_number": "TEST-FUND-1", "account_currency": "KES",'
+            b' "total_funds_needed": ' + number + b"}",
+        )
+
+    def test_huge_numbers_are_refused_quickly_and_say_why(self):
+        for number in (
+            b"1e999999999",
+            b"1e999999",
+            b"1e4400",
+            b"-1e5000",
+            b"1e999999999999999999999",
+            b"1E100",
+            b"1" * 41 + b".5",
+            b"9" * 4000 + b".5",
+            b"1" * 4301,
+        ):
+            with self.subTest(number[:20]):
+                started = time.monotonic()
+                response = self.check_funds_with(number)
+                self.assertLess(time.monotonic() - started, 1)
+                self.assertEqual(response.status_code, 422, response.text[:300])
+                self.assertLess(len(response.content), 1000)
+                error = _strict_json(response)["detail"][0]
+                self.assertIn("number", error["msg"])
+                self.assertIn(number[:10].decode(), error["msg"])
+        self.assertBalances(10000, 0, 10000)
+
+    def test_numbers_within_the_bounds_still_reach_validation(self):
+        response = self.check_funds_with(b"1e99")
+        self.assertEqual(response.status_code, 422, response.text)
+        error = _strict_json(response)["detail"][0]
+        self.assertEqual(error["loc"], ["body", "total_funds_needed"])
+        self.assertLess(len(response.content), 1000)
+        self.assertEqual(self.check_funds_with(b"5e1").json()["status"], "success")
+
+    def test_a_top_level_number_is_not_echoed_as_a_long_integer(self):
+        response = self.post_raw("/check_funds", b"1e40")
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertLess(len(response.content), 1000)
+        for error in _strict_json(response)["detail"]:
+            self.assertNotIsInstance(error.get("input"), int | float)
+
+    def test_nan_and_infinity_are_not_json(self):
+        for constant in (b"NaN", b"Infinity", b"-Infinity"):
+            with self.subTest(constant):
+                response = self.check_funds_with(constant)
+                self.assertEqual(response.status_code, 422, response.text)
+                error = _strict_json(response)["detail"][0]
+                self.assertEqual(error["type"], "json_invalid")
+                self.assertIn(constant.decode(), error["msg"])
+            with self.subTest(constant, where="account_number"):
+                response = self.post_raw(
+                    "/check_funds", b'{"account_number": ' + constant + b"}"
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+                _strict_json(response)
+
+
+@tagged("post_install", "-at_install")
+class TestSurrogates(BankApiCase):
+    """A lone UTF-16 surrogate (valid JSON, not a character) answered 500: the 422
+    echoed it and the answer could not be encoded."""
+
+    def test_a_lone_surrogate_is_422_naming_the_field(self):
+        cases = (
+            ("/release_block", b'{"block_reference_no": "X\\ud800"}', None),
+            (
+                "/block_funds",
+                (
+                    b'{"account_number": "TEST-FUND-1", "currency": "KES",'
+                    b' "amount": "10", "block_reference_no": "X\\udfff"}'
+                ),
+                "block_reference_no",
+            ),
+            (
+                "/check_funds",
+                (
+                    b'{"account_number": "TEST\\ud800", "account_currency": "KES",'
+                    b' "total_funds_needed": 1}'
+                ),
+                "account_number",
+            ),
+            (
+                "/block_funds",
+                (
+                    b'{"account_number": "TEST-FUND-1", "currency": "K\\ud800S",'
+                    b' "amount": "10"}'
+                ),
+                "currency",
+            ),
+            (
+                "/block_funds",
+                (
+                    b'{"account_number": "TEST-FUND-1", "currency": "KES",'
+                    b' "amount": "1\\ud800"}'
+                ),
+                "amount",
+            ),
+            (
+                "/generate_account_statement",
+                b'{"program_account_number": "\\ud800"}',
+                "program_account_number",
+            ),
+        )
+        for path, body, field in cases:
+            with self.subTest(path, field=field):
+                response = self.post_raw(path, body)
+                self.assertEqual(response.status_code, 422, response.text)
+                error = response.json()["detail"][0]
+                self.assertEqual(error["loc"], ["body", field or "block_reference_no"])
+        self.assertBalances(10000, 0, 10000)
+
+    def test_a_surrogate_in_a_payment_is_422(self):
+        block = self.block("300")
+        payment = self.payment("SURR-1", block)
+        body = json.dumps([payment]).replace("Jane Doe", "Jane \\udc00")
+        response = self.post_raw("/initiate_payment", body.encode())
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertEqual(
+            response.json()["detail"][0]["loc"], ["body", 0, "beneficiary_name"]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestNothingStrippedButSpaces(BankApiCase):
+    """Control characters and line separators at the end of a text were stripped
+    (a block answered success with the reference "X"), not refused."""
+
+    def test_control_characters_at_either_end_are_422(self):
+        for value in ("X\u2028", "Y\t\n", "\x85Z", "W\r", " V\u2029 "):
+            with self.subTest(value):
+                response = self.post(
+                    "/block_funds",
+                    {
+                        "account_number": "TEST-FUND-1",
+                        "currency": "KES",
+                        "amount": "10",
+                        "block_reference_no": value,
+                    },
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+                error = response.json()["detail"][0]
+                self.assertEqual(error["loc"], ["body", "block_reference_no"])
+                self.assertIn("one line of printable characters", error["msg"])
+        response = self.post("/release_block", {"block_reference_no": "Y\t\n"})
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertBalances(10000, 0, 10000)
+
+    def test_a_currency_with_a_line_break_is_422(self):
+        response = self.post(
+            "/check_funds",
+            {
+                "account_number": "TEST-FUND-1",
+                "account_currency": "KES\n",
+                "total_funds_needed": 1,
+            },
+        )
+        self.assertEqual(response.status_code, 422, response.text)
+
+    def test_payment_texts(self):
+        block = self.block("300")
+        payment = self.payment("STRIP-1", block, narrative_1="Cash\u2028")
+        response = self.post("/initiate_payment", [payment])
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertEqual(
+            response.json()["detail"][0]["loc"], ["body", 0, "narrative_1"]
+        )
+        self.assertFalse(self.env["g2p.sim.payment"].search([]))
+
+    def test_spaces_around_a_text_are_still_removed(self):
+        response = self.post(
+            "/block_funds",
+            {
+                "account_number": " TEST-FUND-1 ",
+                "currency": " KES",
+                "amount": "10",
+                "block_reference_no": " SPACED ",
+            },
+        )
+        self.assertEqual(response.json()["status"], "success", response.text)
+        self.assertEqual(response.json()["block_reference_no"], "SPACED")
+        response = self.post("/block_funds", {"block_reference_no": "  "})
+        self.assertEqual(response.status_code, 422, response.text)

@@ -168,3 +168,85 @@ class TestDatabaseRefusals(RegistryApiCase):
         )
         self.assertEqual((error.code, error.status), ("INVALID_MEMBERS", 422))
         self.assertNotIn("retry", error.message)
+
+
+@tagged("post_install", "-at_install")
+class TestMalformedJson(RegistryApiCase):
+    def post_raw(self, path, body):
+        with self._create_test_client(raise_server_exceptions=False) as client:
+            return client.post(
+                path, content=body, headers={"Content-Type": "application/json"}
+            )
+
+    def test_a_huge_number_is_422_not_500(self):
+        response = self.post_raw(
+            "/registrants", b'{"functional_id": "RVAPI-N1", "name": 1e5000}'
+        )
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertIn("1e5000", response.json()["detail"][0]["msg"])
+        response = self.post_raw(
+            "/registrants", b'{"functional_id": "RVAPI-N1", "name": 1e50}'
+        )
+        self.assertEqual(response.status_code, 422, response.text)
+        self.assertEqual(response.json()["detail"][0]["loc"], ["body", "name"])
+        self.assertLess(len(response.content), 1000)
+
+    def test_a_lone_surrogate_is_422_naming_the_field(self):
+        for path, body, loc in (
+            (
+                "/registrants",
+                b'{"functional_id": "RVAPI-S1", "name": "A \\ud800"}',
+                ["body", "name"],
+            ),
+            (
+                "/mapper/resolve",
+                b'{"functional_ids": ["X\\ud800"]}',
+                ["body", "functional_ids", 0],
+            ),
+            (
+                "/registrants",
+                # A key: pydantic reads it as text first.
+                b'{"functional_id": "RVAPI-S1", "name": "A", "\\ud800": 1}',
+                ["body"],
+            ),
+        ):
+            with self.subTest(loc):
+                response = self.post_raw(path, body)
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["detail"][0]["loc"], loc, response.text
+                )
+        self.assertFalse(self.partner("RVAPI-S1"))
+
+    def test_control_characters_at_the_end_are_422_not_stripped(self):
+        for payload, loc in (
+            (self.person("RVAPI-T1\u2028", "one"), ["body", "functional_id"]),
+            (self.person("RVAPI-T2", "two\u0085"), ["body", "name"]),
+            (self.person("RVAPI-T3", "three\t"), ["body", "name"]),
+            (self.person("RVAPI-T4", country_code="KE\n"), ["body", "country_code"]),
+        ):
+            with self.subTest(loc[-1]):
+                response = self.post("/registrants", payload)
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(response.json()["detail"][0]["loc"], loc)
+        self.assertFalse(
+            self.partner("RVAPI-T1")
+            | self.partner("RVAPI-T2")
+            | self.partner("RVAPI-T3")
+            | self.partner("RVAPI-T4")
+        )
+        # Spaces are still removed.
+        created = self.post_registrant(self.person(" RVAPI-T5 ", "  five "))
+        self.assertEqual(
+            (created["functional_id"], created["name"]), ("RVAPI-T5", "five")
+        )
+
+    def test_a_path_key_with_a_control_character_at_the_end_is_422(self):
+        self.post_registrant(self.person("RVAPI-T6"))
+        self.assertEqual(
+            self.get("/registrants/by-functional-id/RVAPI-T6").status_code, 200
+        )
+        for suffix in ("%09", "%E2%80%A8"):
+            with self.subTest(suffix):
+                response = self.get("/registrants/by-functional-id/RVAPI-T6" + suffix)
+                self.assertEqual(response.status_code, 422, response.text)
