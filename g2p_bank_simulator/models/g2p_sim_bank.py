@@ -99,7 +99,8 @@ class G2PSimBank(models.AbstractModel):
                 self.env._(
                     "The amount %(v)s is too large: a statement carries amounts below "
                     "%(m)s %(c)s.",
-                    v=value,
+                    # In plain digits (1E+12 says less to a reader), unless absurd.
+                    v=f"{amount:f}" if amount.adjusted() < 40 else value,
                     m=self._amount_limit(currency),
                     c=currency.name,
                 ),

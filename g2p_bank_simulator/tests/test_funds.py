@@ -231,6 +231,11 @@ class TestFunds(SimBankCase):
             "INVALID_AMOUNT", self.bank.block_funds, "T-PROG-1", "EUR", limit
         )
         self.assertBankError("INVALID_AMOUNT", self.program.deposit, limit)
+        # Said in plain digits, whatever the caller wrote.
+        error = self.assertBankError(
+            "INVALID_AMOUNT", self.bank.check_funds, "T-PROG-1", "EUR", Decimal("1E+12")
+        )
+        self.assertIn("The amount 1000000000000 is too large", str(error))
         # The largest amount is accepted, but not a balance beyond it.
         self.assertFalse(self.bank.check_funds("T-PROG-1", "EUR", limit - 1))
         error = self.assertBankError(
