@@ -1,3 +1,4 @@
+import logging
 import re
 
 from odoo import _, api, fields, models, tools
@@ -9,6 +10,8 @@ FUNCTIONAL_ID_SIZE = 20
 # A functional ID is one line: no control characters, line or paragraph separators
 # (the characters the registry API's schemas refuse too).
 FUNCTIONAL_ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+_logger = logging.getLogger(__name__)
 
 
 class ResPartner(models.Model):
@@ -68,11 +71,29 @@ class ResPartner(models.Model):
         # that people and other systems cannot tell apart. The case given is kept
         # (the registry API answers with the ID its client sent). text_pattern_ops
         # also serves prefix searches (name_search).
+        cr = self.env.cr
+        expression_ = ["upper(g2p_functional_id) text_pattern_ops"]
+        cr.execute(
+            """SELECT array_agg(g2p_functional_id ORDER BY id) FROM res_partner
+                WHERE g2p_functional_id IS NOT NULL
+                GROUP BY upper(g2p_functional_id) HAVING count(*) > 1 LIMIT 20"""
+        )
+        clashes = [ids for (ids,) in cr.fetchall()]
+        if clashes:
+            # A database from before this rule: the upgrade goes on (the rule is
+            # checked on every new ID), and the index is made unique at the next
+            # update once these are renamed.
+            _logger.warning(
+                "Functional IDs that differ only in case: %s. Rename them and update "
+                "g2p_bank again to make them unique in the database too.",
+                "; ".join(" / ".join(ids) for ids in clashes),
+            )
+            tools.create_index(
+                cr, "res_partner_g2p_functional_id_upper_idx", self._table, expression_
+            )
+            return
         tools.create_unique_index(
-            self.env.cr,
-            "res_partner_g2p_functional_id_upper_uniq",
-            self._table,
-            ["upper(g2p_functional_id) text_pattern_ops"],
+            cr, "res_partner_g2p_functional_id_upper_uniq", self._table, expression_
         )
 
     @api.depends("group_member_ids.is_head", "group_member_ids.individual_id")

@@ -2,6 +2,7 @@ from contextlib import contextmanager
 
 import psycopg2.errors
 
+from odoo import tools
 from odoo.exceptions import ValidationError
 from odoo.tools import mute_logger
 
@@ -146,6 +147,30 @@ class TestRegistrant(G2pBankCase):
                 "UPDATE res_partner SET g2p_functional_id = 't-person-1' WHERE id = %s",
                 [self.create_registrant("Other", "T-OTHER").id],
             )
+
+    def test_upgrade_with_ids_differing_in_case_goes_on(self):
+        """A database from before the rule may hold IDs differing only in case: the
+        update does not fail on the unique index; it warns, and makes the index
+        unique at the next update once they are renamed."""
+        cr = self.env.cr
+        cr.execute("DROP INDEX res_partner_g2p_functional_id_upper_uniq")
+        other = self.create_registrant("Other", "T-OTHER")
+        cr.execute(
+            "UPDATE res_partner SET g2p_functional_id = 't-person-1' WHERE id = %s",
+            [other.id],
+        )
+        logger = "odoo.addons.g2p_bank.models.res_partner"
+        with self.assertLogs(logger, "WARNING") as logs:
+            self.Partner.init()
+        self.assertIn("t-person-1", logs.output[0])
+        unique = "res_partner_g2p_functional_id_upper_uniq"
+        self.assertFalse(tools.index_exists(cr, unique))
+        cr.execute(
+            "UPDATE res_partner SET g2p_functional_id = 'T-OTHER' WHERE id = %s",
+            [other.id],
+        )
+        self.Partner.init()
+        self.assertTrue(tools.index_exists(cr, unique))
 
     def test_registering_a_contact_gives_it_a_functional_id(self):
         contact = self.Partner.create({"name": "Contact"})
