@@ -93,15 +93,17 @@ class G2PSimBank(models.AbstractModel):
                     c=currency.name,
                 ),
             )
-        if amount >= self._amount_limit(currency):
+        limit = self._amount_limit(currency)
+        if amount >= limit:
+            largest = limit - Decimal(1).scaleb(-places)
             raise G2PSimBankError(
                 "INVALID_AMOUNT",
                 self.env._(
-                    "The amount %(v)s is too large: a statement carries amounts below "
+                    "The amount %(v)s is too large: a statement carries at most "
                     "%(m)s %(c)s.",
                     # In plain digits (1E+12 says less to a reader), unless absurd.
                     v=f"{amount:f}" if amount.adjusted() < 40 else value,
-                    m=self._amount_limit(currency),
+                    m=f"{largest:,.{places}f}",
                     c=currency.name,
                 ),
             )

@@ -1,10 +1,10 @@
-from decimal import Decimal
-
 from psycopg2.extras import execute_values
 
 from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+
+from odoo.addons.g2p_bank_simulator.exceptions import G2PSimBankError
 
 
 class G2PPaymentBatchBuilder(models.AbstractModel):
@@ -40,29 +40,13 @@ class G2PPaymentBatchBuilder(models.AbstractModel):
 
     @api.model
     def _amount_error(self, amount, currency):
-        """Why the Decimal ``amount`` cannot be paid in ``currency``, or False: not
-        positive, larger than the bank's MT940 statements can write (15 characters,
-        the decimal comma included), more decimals than the currency has."""
-        if not amount.is_finite() or amount <= 0:
-            return _("The amount must be positive.")
-        places = currency.decimal_places
-        limit = self.env["g2p.sim.bank"]._amount_limit(currency)
-        if amount >= limit:
-            largest = limit - Decimal(1).scaleb(-places)
-            return _(
-                "The amount %(a)s is too large: the bank's statements carry at most "
-                "%(m)s %(c)s.",
-                a=amount,
-                m=f"{largest:,.{places}f}",
-                c=currency.name,
-            )
-        if amount != amount.quantize(Decimal(1).scaleb(-places)):
-            return _(
-                "The amount %(a)s has more than %(d)s decimals (%(c)s).",
-                a=amount,
-                d=places,
-                c=currency.name,
-            )
+        """Why the Decimal ``amount`` cannot be paid in ``currency``, or False: the
+        bank's own rules (positive, the currency's decimals, what its MT940
+        statements can write), so that what a batch accepts the bank accepts."""
+        try:
+            self.env["g2p.sim.bank"]._to_amount(amount, currency)
+        except G2PSimBankError as error:
+            return error.args[0]
         return False
 
     @api.model

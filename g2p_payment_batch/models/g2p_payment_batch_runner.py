@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -6,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.g2p_bank_simulator.models.g2p_sim_bank import CONTROL_CHARACTERS
 from odoo.addons.g2p_bank_simulator.models.g2p_sim_payment_intake import (
     PAYMENT_TEXT_FIELDS,
 )
@@ -38,8 +38,6 @@ STATEMENT_LONGEST_RETRY_SECONDS = 900
 CHANNEL = "root.g2p_payment_batch"
 #: The longest text the bank takes in each field of a payment request (its intake).
 TEXT_LIMITS = {name: limit for name, _required, limit in PAYMENT_TEXT_FIELDS}
-#: Control characters, which the bank refuses in names, references and narratives.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class G2PPaymentBatchRunner(models.AbstractModel):
